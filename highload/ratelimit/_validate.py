@@ -1,0 +1,31 @@
+"""Argument checks shared by every limiter: errors name the parameter and the value."""
+
+from __future__ import annotations
+
+import numbers
+
+
+def number(name: str, value, *, minimum: float, inclusive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    ok = value >= minimum if inclusive else value > minimum
+    if not ok:
+        op = ">=" if inclusive else ">"
+        raise ValueError(f"{name} must be {op} {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def integer(name: str, value, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def cost(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"cost must be a number, got {value!r}")
+    if not value > 0:
+        raise ValueError(f"cost must be > 0, got {value!r}")
+    return value

@@ -1,0 +1,28 @@
+-- Leaky bucket (meter): a = capacity, b = leak_rate. Hash fields: v = level, t = last time seen.
+ALGORITHMS.leaky_bucket = function(key, now, cost, capacity, rate)
+  local state = redis.call('HMGET', key, 'v', 't')
+  local level = tonumber(state[1]) or 0
+  local last = tonumber(state[2]) or now
+  if now > last then
+    level = math.max(0, level - (now - last) * rate)
+    last = now
+  end
+  local function commit(take)
+    local retry = 0
+    if take then
+      level = level + cost
+    elseif cost > capacity or rate == 0 then
+      retry = math.huge
+    else
+      retry = (level + cost - capacity) / rate
+    end
+    local reset = 0
+    if level > 0 then
+      reset = rate > 0 and level / rate or math.huge
+    end
+    redis.call('HSET', key, 'v', F(level), 't', F(last))
+    expire_after(key, reset)
+    return math.max(0, math.floor(capacity - level + 1e-9)), retry, reset
+  end
+  return level + cost <= capacity, commit
+end

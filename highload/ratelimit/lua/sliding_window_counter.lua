@@ -1,0 +1,43 @@
+-- Sliding window counter: a = limit, b = window.
+-- Hash fields: s = current window start, c = current count, p = previous count, l = latest time.
+ALGORITHMS.sliding_window_counter = function(key, now, cost, limit, window)
+  local state = redis.call('HMGET', key, 's', 'c', 'p', 'l')
+  local latest = tonumber(state[4]) or now
+  if now > latest then latest = now end
+  local start_now = math.floor(latest / window) * window
+  local start = tonumber(state[1]) or start_now
+  local current, previous = tonumber(state[2]) or 0, tonumber(state[3]) or 0
+  if start_now > start then
+    if start_now - start <= window then previous = current else previous = 0 end
+    current, start = 0, start_now
+  end
+  local function estimate()
+    return previous * (1.0 - (latest - start) / window) + current
+  end
+  local function commit(take)
+    local retry = 0
+    if take then
+      current = current + cost
+    elseif cost > limit then
+      retry = math.huge
+    else
+      local room, at = limit - current - cost, 0
+      if room >= 0 and previous > 0 then
+        at = start + window * (1.0 - room / previous)
+      else
+        at = start + window + window * (1.0 - (limit - cost) / current)
+      end
+      retry = math.max(0, at - latest)
+    end
+    local reset = 0
+    if current > 0 then
+      reset = start + 2 * window - latest
+    elseif previous > 0 then
+      reset = start + window - latest
+    end
+    redis.call('HSET', key, 's', F(start), 'c', F(current), 'p', F(previous), 'l', F(latest))
+    expire_after(key, reset)
+    return math.max(0, math.floor(limit - estimate() + 1e-9)), retry, reset
+  end
+  return estimate() + cost <= limit, commit
+end

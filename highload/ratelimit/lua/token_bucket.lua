@@ -1,0 +1,28 @@
+-- Token bucket: a = capacity, b = refill_rate. Hash fields: v = tokens, t = last time seen.
+ALGORITHMS.token_bucket = function(key, now, cost, capacity, rate)
+  local state = redis.call('HMGET', key, 'v', 't')
+  local tokens = tonumber(state[1]) or capacity
+  local last = tonumber(state[2]) or now
+  if now > last then
+    tokens = math.min(capacity, tokens + (now - last) * rate)
+    last = now
+  end
+  local function commit(take)
+    local retry = 0
+    if take then
+      tokens = tokens - cost
+    elseif cost > capacity or rate == 0 then
+      retry = math.huge
+    else
+      retry = (cost - tokens) / rate
+    end
+    local reset = 0
+    if capacity - tokens > 0 then
+      reset = rate > 0 and (capacity - tokens) / rate or math.huge
+    end
+    redis.call('HSET', key, 'v', F(tokens), 't', F(last))
+    expire_after(key, reset)
+    return math.max(0, math.floor(tokens + 1e-9)), retry, reset
+  end
+  return cost <= tokens, commit
+end

@@ -1,0 +1,27 @@
+"""Interactive visualizers for the course (needs the ``viz`` extra: ``pip install "highload[viz]"``).
+
+Every visualizer drives a real ``highload`` class, or any class meeting the exercise
+contract (``impl=``), on a ManualClock, so a learner watches their own code behave.
+"""
+
+from __future__ import annotations
+
+_EXPORTS = {
+    "TokenBucketVisualizer": ".ratelimit",
+    "Quiz": ".quiz",
+    "Question": ".quiz",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'highload.widgets' has no attribute {name!r}")
+    try:
+        from importlib import import_module
+
+        return getattr(import_module(module, __name__), name)
+    except ImportError as exc:
+        raise ImportError(f'highload.widgets needs the viz extra: pip install "highload[viz]" ({exc})') from exc
