@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from .base import Limiter
 from .decision import Decision
@@ -73,10 +73,10 @@ class _MemoryStore:
             with self._lock:
                 lim = self._limiters.get(key)
                 if lim is None:
-                    lim = self._limiters[key] = self._policy.create(self._clock)
                     self._created += 1
                     if self._created % self._sweep_every == 0:
-                        self._sweep()
+                        self._sweep()  # before inserting, so the new key cannot be swept unused
+                    lim = self._limiters[key] = self._policy.create(self._clock)
         return lim
 
     def _sweep(self) -> None:

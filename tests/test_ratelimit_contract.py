@@ -1,0 +1,242 @@
+"""One contract, every backend: memory, Redis (sync) and Redis (asyncio), on fakeredis and real Redis.
+
+Each keyed backend must give exactly the decisions the single-key in-memory algorithm gives
+(test_ratelimit_algorithms.py pins those down by hand), for every algorithm, step by step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from highload.clock import ManualClock
+from highload.ratelimit import (
+    AsyncRateLimiter,
+    AsyncRedisBackend,
+    FixedWindowPolicy,
+    LeakyBucketPolicy,
+    MemoryBackend,
+    RateLimiter,
+    RedisBackend,
+    SlidingWindowCounterPolicy,
+    SlidingWindowLogPolicy,
+    TokenBucketPolicy,
+    acheck_all,
+    check_all,
+)
+
+POLICIES = [
+    TokenBucketPolicy(capacity=4, refill_rate=2),
+    TokenBucketPolicy(capacity=2, refill_rate=0),
+    LeakyBucketPolicy(capacity=4, leak_rate=1),
+    FixedWindowPolicy(limit=3, window=4),
+    SlidingWindowLogPolicy(limit=3, window=4),
+    SlidingWindowCounterPolicy(limit=4, window=2),
+]
+IDS = [f"{p.algorithm}({p.params[0]:g},{p.params[1]:g})" for p in POLICIES]
+
+# (seconds to move the clock, cost): steps of 0.25, occasional backwards jumps, costs 1-3.
+STEPS = st.lists(
+    st.tuples(st.integers(-4, 12).map(lambda n: n * 0.25), st.sampled_from([1, 1, 1, 2, 3])),
+    min_size=1, max_size=30,
+)
+EXACT = settings(deadline=None, derandomize=True, database=None, max_examples=40)
+
+
+def replay(policy, steps, check):
+    """Decisions of ``check(clock)`` and of the reference single-key limiter, side by side."""
+    clock = ManualClock(1000.0)
+    reference = None
+    got, want = [], []
+    for move, cost in steps:
+        clock.set(clock() + move)
+        # Keyed backends create a key's state at its first check, so the reference does too.
+        reference = reference or policy.create(clock)
+        got.append(check(clock, cost))
+        want.append(reference.check(cost))
+    return got, want
+
+
+def assert_same(got, want):
+    for i, (g, w) in enumerate(zip(got, want, strict=True)):
+        assert (g.allowed, g.remaining, g.limit) == (w.allowed, w.remaining, w.limit), f"step {i}: {g} != {w}"
+        for field in ("retry_after", "reset_after"):
+            a, b = getattr(g, field), getattr(w, field)
+            assert a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), f"step {i} {field}: {g} != {w}"
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=IDS)
+@EXACT
+@given(steps=STEPS)
+def test_memory_backend_matches_reference(policy, steps):
+    limiters = {}
+
+    def check(clock, cost):
+        limiter = limiters.setdefault("l", RateLimiter(policy, MemoryBackend(), clock=clock))
+        return limiter.check("client", cost)
+
+    assert_same(*replay(policy, steps, check))
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("policy", POLICIES, ids=IDS)
+def test_redis_backend_matches_reference(policy, redis_client):
+    @EXACT
+    @given(steps=STEPS)
+    def run(steps):
+        limiter = {}
+        key = uuid.uuid4().hex
+
+        def check(clock, cost):
+            lim = limiter.setdefault("l", RateLimiter(policy, RedisBackend(redis_client), clock=clock))
+            return lim.check(key, cost)
+
+        assert_same(*replay(policy, steps, check))
+
+    run()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("policy", POLICIES, ids=IDS)
+def test_async_redis_backend_matches_reference(policy, async_redis_client):
+    steps = [(0, 1), (0, 2), (0.25, 1), (0.5, 3), (-1.0, 1), (1.75, 1), (4.0, 2), (0.25, 1), (8.0, 1)]
+
+    async def main():
+        clock = ManualClock(1000.0)
+        limiter = AsyncRateLimiter(policy, AsyncRedisBackend(async_redis_client), clock=clock)
+        reference = None
+        key = uuid.uuid4().hex
+        got, want = [], []
+        for move, cost in steps:
+            clock.set(clock() + move)
+            reference = reference or policy.create(clock)
+            got.append(await limiter.check(key, cost))
+            want.append(reference.check(cost))
+        await async_redis_client.aclose()
+        return got, want
+
+    assert_same(*asyncio.run(main()))
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=IDS)
+def test_async_memory_backend_matches_sync(policy):
+    clock = ManualClock(0.0)
+    sync, reference = RateLimiter(policy, clock=clock), AsyncRateLimiter(policy, clock=clock)
+
+    async def main():
+        out = []
+        for _ in range(6):
+            out.append((sync.check("k"), await reference.check("k"), await reference.allow("j")))
+            clock.advance(0.5)
+        return out
+
+    for s, a, allowed in asyncio.run(main()):
+        assert s == a
+        assert allowed == s.allowed
+
+
+@pytest.mark.redis
+def test_keys_are_independent_and_expire(redis_client):
+    clock = ManualClock(0.0)
+    limiter = RateLimiter(TokenBucketPolicy(2, 1), RedisBackend(redis_client), clock=clock, prefix="t:")
+    assert limiter.allow("a") and limiter.allow("a") and not limiter.allow("a")
+    assert limiter.allow("b"), "another key has its own bucket"
+    ttl_ms = redis_client.pttl("t:a")
+    # Drained bucket, 1 token/s: full again after 2 s; the key lives that long plus slack, not forever.
+    assert 2000 < ttl_ms <= 3000
+    limiter.reset("a")
+    assert limiter.allow("a"), "reset forgets the key"
+
+
+@pytest.mark.redis
+def test_zero_rate_bucket_key_never_expires(redis_client):
+    limiter = RateLimiter(TokenBucketPolicy(1, 0), RedisBackend(redis_client), clock=ManualClock(), prefix="z:")
+    limiter.allow("k")
+    assert redis_client.pttl("z:k") == -1, "a bucket that never refills must not be forgotten (that would refill it)"
+
+
+def _three(backend, clock, kind=RateLimiter):
+    return (
+        kind(TokenBucketPolicy(3, 0, name="ip"), backend, clock=clock),
+        kind(SlidingWindowLogPolicy(2, 4, name="user"), backend, clock=clock),
+        kind(FixedWindowPolicy(10, 4, name="global"), backend, clock=clock),
+    )
+
+
+def _check_all_contract(run):
+    """Shared expectations of check_all on any backend; ``run(cost)`` returns decisions."""
+    first = run(1)
+    assert [d.allowed for d in first] == [True] * 3
+    assert [d.remaining for d in first] == [2, 1, 9]
+    second = run(1)
+    assert all(d.allowed for d in second)
+    third = run(1)  # the per-user sliding log (limit 2) rejects: nothing may be consumed anywhere
+    assert [d.allowed for d in third] == [False] * 3
+    assert [d.retry_after > 0 for d in third] == [False, True, False], "only the limit that failed has a wait"
+    assert [d.remaining for d in third] == [1, 0, 8], "a rejected multi-check consumes from no limit"
+
+
+def test_check_all_is_all_or_nothing_in_memory():
+    clock = ManualClock(0.0)
+    ip, user, global_ = _three(MemoryBackend(), clock)
+    limiters = ((ip, "1.2.3.4"), (user, "alice"), (global_, "all"))
+    _check_all_contract(lambda cost: check_all(limiters, cost))
+
+
+@pytest.mark.redis
+def test_check_all_is_all_or_nothing_on_redis(redis_client):
+    clock = ManualClock(0.0)
+    ip, user, global_ = _three(RedisBackend(redis_client), clock)
+    tag = uuid.uuid4().hex
+    limiters = ((ip, f"1.2.3.4:{tag}"), (user, f"alice:{tag}"), (global_, f"all:{tag}"))
+    _check_all_contract(lambda cost: check_all(limiters, cost))
+
+
+@pytest.mark.redis
+def test_check_all_is_all_or_nothing_on_async_redis(async_redis_client):
+    clock = ManualClock(0.0)
+    ip, user, global_ = _three(AsyncRedisBackend(async_redis_client), clock, AsyncRateLimiter)
+    tag = uuid.uuid4().hex
+    limiters = ((ip, f"ip:{tag}"), (user, f"u:{tag}"), (global_, f"g:{tag}"))
+
+    async def main():
+        results = [await acheck_all(limiters, 1) for _ in range(3)]
+        await async_redis_client.aclose()
+        return results
+
+    results = iter(asyncio.run(main()))
+    _check_all_contract(lambda cost: next(results))
+
+
+def test_check_all_rejects_mixed_backends():
+    clock = ManualClock()
+    a = RateLimiter(TokenBucketPolicy(1, 1), clock=clock)
+    b = RateLimiter(TokenBucketPolicy(1, 1), clock=clock)
+    with pytest.raises(ValueError, match="share one backend"):
+        check_all([(a, "x"), (b, "y")])
+    with pytest.raises(ValueError, match="at least one"):
+        check_all([])
+
+
+@pytest.mark.redis
+def test_server_time_option_reads_redis_time(redis_client):
+    clock = ManualClock(0.0)  # would say "no time has passed"; the server's TIME must be used instead
+    limiter = RateLimiter(TokenBucketPolicy(1, 0), RedisBackend(redis_client, server_time=True),
+                          clock=clock, prefix=f"st:{uuid.uuid4().hex}:")
+    assert limiter.allow("k") and not limiter.allow("k")
+    stored = float(redis_client.hget(f"{limiter._store.prefix}k", "t"))
+    assert stored > 1_600_000_000, "with server_time the script stores Redis's own TIME"
+
+
+@pytest.mark.redis
+def test_script_is_reloaded_after_script_flush(redis_client):
+    limiter = RateLimiter(TokenBucketPolicy(5, 1), RedisBackend(redis_client), clock=ManualClock(),
+                          prefix=f"sf:{uuid.uuid4().hex}:")
+    assert limiter.allow("k")
+    redis_client.script_flush()
+    assert limiter.allow("k"), "a NOSCRIPT reply must load the script and retry once"

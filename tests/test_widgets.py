@@ -1,0 +1,277 @@
+"""The course widgets: traffic shapes, replays through real limiters, the visualizer and the quiz.
+
+No browser here: these drive the widget objects directly (tests/ browser tests check rendering).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("plotly")
+
+from highload.ratelimit import (  # noqa: E402
+    FixedWindow,
+    LeakyBucket,
+    RateLimiter,
+    SlidingWindowCounter,
+    SlidingWindowLog,
+    TokenBucket,
+    TokenBucketPolicy,
+)
+from highload.widgets import Question, Quiz, TokenBucketVisualizer  # noqa: E402
+from highload.widgets.ratelimit import (  # noqa: E402
+    BURST_SPACING,
+    compare_algorithms,
+    decisions,
+    replay,
+    traffic,
+)
+
+# -- traffic ------------------------------------------------------------------------------------
+
+
+def test_steady_traffic_is_evenly_spaced_at_rate():
+    times = traffic("steady", duration=10, rate=4)
+    assert len(times) == 40
+    assert times[0] == 0.0
+    assert all(b - a == pytest.approx(0.25) for a, b in zip(times, times[1:], strict=False))
+    assert times[-1] < 10
+
+
+def test_bursty_traffic_sends_burst_every_period():
+    times = traffic("bursty", duration=30, burst=5, period=10)
+    assert len(times) == 15
+    assert times[:5] == pytest.approx([0, 0.05, 0.10, 0.15, 0.20])
+    assert times[5] == pytest.approx(10.0)
+    assert times[10] == pytest.approx(20.0)
+    assert times[1] - times[0] == pytest.approx(BURST_SPACING)
+
+
+def test_random_traffic_is_deterministic_per_seed_and_near_rate():
+    a = traffic("random", duration=1000, rate=2, seed=7)
+    assert a == traffic("random", duration=1000, rate=2, seed=7)
+    assert a != traffic("random", duration=1000, rate=2, seed=8)
+    assert a == sorted(a) and 0 < a[0] and a[-1] < 1000
+    assert 1800 < len(a) < 2200  # Poisson mean 2000, sd ~45: fixed seed, so never flaky
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"pattern": "spiky"}, "pattern"),
+        ({"pattern": "steady", "duration": 0}, "duration"),
+        ({"pattern": "steady", "rate": -1}, "rate"),
+        ({"pattern": "bursty", "burst": 0}, "burst"),
+        ({"pattern": "bursty", "period": 0}, "period"),
+    ],
+)
+def test_traffic_rejects_bad_arguments_naming_them(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        traffic(**kwargs)
+
+
+# -- replay -------------------------------------------------------------------------------------
+
+
+def test_replay_admits_exactly_capacity_of_a_simultaneous_burst():
+    trace = replay(TokenBucket, [1.0] * 5, capacity=3, refill_rate=0, until=3)
+    assert trace.allowed == (True, True, True, False, False)
+    assert (trace.admitted, trace.rejected) == (3, 2)
+    assert max(trace.levels) <= 3 and min(trace.levels) >= 0
+    assert trace.levels[-1] == 0  # no refill: nothing comes back
+    assert trace.request_levels == (3, 2, 1, 0, 0)
+
+
+def test_replay_level_is_a_sawtooth_that_refills_between_requests():
+    trace = replay(TokenBucket, [0, 0, 5], capacity=2, refill_rate=0.5, step=0.5)
+    assert trace.allowed == (True, True, True)
+    assert trace.sample_times == tuple(sorted(trace.sample_times))
+    level_at = dict(zip(trace.sample_times, trace.levels, strict=False))
+    assert level_at[2.0] == pytest.approx(1.0)  # refilled at 0.5 token/s after the burst
+    assert trace.request_levels[2] == pytest.approx(2.0)  # full again by t = 5, not more
+    assert all(0 <= v <= 2 for v in trace.levels)
+
+
+def test_replay_rejects_bad_arguments_naming_them():
+    with pytest.raises(ValueError, match="times"):
+        replay(TokenBucket, [-1], capacity=1, refill_rate=1)
+    with pytest.raises(ValueError, match="step"):
+        replay(TokenBucket, [1], capacity=1, refill_rate=1, step=0)
+
+
+# -- the visualizer -----------------------------------------------------------------------------
+
+
+def test_visualizer_redraws_when_a_slider_moves():
+    viz = TokenBucketVisualizer(capacity=5, refill_rate=0.0, times=[0] * 8)
+    assert "admitted <b>5</b> of 8" in viz.summary.value
+    assert len(viz.figure.data[1].x) == 5  # admitted markers
+    viz.controls["capacity"].value = 7
+    assert len(viz.figure.data[1].x) == 7
+    assert len(viz.figure.data[2].x) == 1  # rejected markers
+    assert max(viz.figure.data[0].y) == 7
+    assert "admitted <b>7</b> of 8" in viz.summary.value
+
+
+def test_visualizer_pattern_and_custom_times_drive_the_replay():
+    viz = TokenBucketVisualizer(pattern="steady", capacity=3, refill_rate=1)
+    assert viz.trace.request_times == tuple(traffic("steady"))
+    viz.controls["times"].value = "0, 0, 0, 0"
+    assert viz.controls["pattern"].value == "custom"
+    assert viz.trace.allowed == (True, True, True, False)
+
+
+def test_visualizer_shows_bad_custom_times_instead_of_raising():
+    viz = TokenBucketVisualizer(times=[0])
+    viz.controls["times"].value = "0, soon"
+    assert "soon" in viz.summary.value
+    assert viz.trace is None and len(viz.figure.data[0].x) == 0
+
+
+def test_visualizer_shows_a_learners_error_instead_of_raising():
+    class Unfinished:
+        def __init__(self, capacity, refill_rate, clock=None):
+            pass
+
+        def allow(self, cost=1):
+            raise NotImplementedError("write allow() first")
+
+        @property
+        def tokens(self):
+            return 0.0
+
+    viz = TokenBucketVisualizer(Unfinished)
+    assert "NotImplementedError" in viz.summary.value
+    assert "write allow() first" in viz.summary.value
+    viz.controls["capacity"].value = 20  # still alive
+    assert "NotImplementedError" in viz.summary.value
+
+
+def test_visualizer_drives_the_given_impl():
+    calls = []
+
+    class Counting(TokenBucket):
+        def allow(self, cost=1):
+            calls.append(cost)
+            return super().allow(cost)
+
+    viz = TokenBucketVisualizer(Counting, times=[0, 1, 2])
+    assert len(calls) == 3
+    assert "Counting" in viz.summary.value
+    viz.controls["refill_rate"].value = 2.0
+    assert len(calls) == 6
+
+
+def test_visualizer_displays_as_a_widget_with_the_figure_inside():
+    viz = TokenBucketVisualizer()
+    bundle = viz._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert viz.figure in viz.widget.children
+
+
+def test_visualizer_rejects_unknown_pattern():
+    with pytest.raises(ValueError, match="pattern"):
+        TokenBucketVisualizer(pattern="spiky")
+
+
+# -- comparing algorithms -----------------------------------------------------------------------
+
+
+LIMITERS = {
+    "token bucket": lambda clock: TokenBucket(10, 1, clock=clock),
+    "leaky bucket": lambda clock: LeakyBucket(10, 1, clock=clock),
+    "fixed window": lambda clock: FixedWindow(10, 10, clock=clock),
+    "sliding log": lambda clock: SlidingWindowLog(10, 10, clock=clock),
+    "sliding counter": lambda clock: SlidingWindowCounter(10, 10, clock=clock),
+}
+
+
+def test_compare_algorithms_draws_one_row_of_traces_per_limiter():
+    times = traffic("bursty", burst=15)
+    fig = compare_algorithms(times, LIMITERS)
+    rows = {}
+    for trace in fig.data:
+        rows.setdefault(trace.meta, []).append(trace)
+    assert list(rows) == list(LIMITERS)
+    for name, traces in rows.items():
+        by_kind = {t.name: t for t in traces}
+        assert set(by_kind) == {"offered", "admitted", "rejected"}
+        ok = decisions(LIMITERS[name], times)
+        assert len(by_kind["admitted"].x) == sum(ok)
+        assert len(by_kind["rejected"].x) == len(ok) - sum(ok)
+    assert len({t.yaxis for t in fig.data}) == len(LIMITERS)
+
+
+def test_decisions_match_a_hand_run_and_accept_keyed_limiters():
+    times = [0, 0, 0, 0.5, 1]
+    single = decisions(lambda clock: TokenBucket(2, 1, clock=clock), times)
+    keyed = decisions(lambda clock: RateLimiter(TokenBucketPolicy(2, 1), clock=clock), times)
+    assert single == keyed == [True, True, False, False, True]
+
+
+def test_compare_algorithms_needs_a_limiter():
+    with pytest.raises(ValueError, match="limiters"):
+        compare_algorithms([0], {})
+
+
+# -- quiz ---------------------------------------------------------------------------------------
+
+
+def _quiz() -> Quiz:
+    return Quiz([
+        Question("Which allows a burst?", ["token bucket", "fixed delay"], answer=0,
+                 explain="A full bucket admits up to capacity at once."),
+        Question("Status for too many requests?", ["404", "429", "503"], answer=1,
+                 explain="429 Too Many Requests, with Retry-After."),
+    ])
+
+
+def test_quiz_starts_unanswered():
+    quiz = _quiz()
+    assert all(radio.value is None for radio in quiz.choices)
+    assert all(note.value == "" for note in quiz.feedback)
+    assert (quiz.correct, quiz.answered) == (0, 0)
+
+
+def test_quiz_marks_right_and_wrong_and_always_explains():
+    quiz = _quiz()
+    assert quiz.answer(0, 0) is True
+    assert "Correct" in quiz.feedback[0].value
+    assert "up to capacity at once" in quiz.feedback[0].value
+    assert quiz.answer(1, 2) is False
+    assert "Not quite" in quiz.feedback[1].value
+    assert "429" in quiz.feedback[1].value and "Retry-After" in quiz.feedback[1].value
+    assert (quiz.correct, quiz.answered) == (1, 2)
+    assert "<b>1</b> of 2" in quiz.score.value
+    quiz.answer(1, 1)  # changing an answer updates the score
+    assert quiz.correct == 2
+
+
+def test_quiz_displays_as_a_widget_with_readable_text_fallback():
+    bundle = _quiz()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "Which allows a burst?" in bundle["text/plain"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"answer": 2}, "answer"),
+        ({"answer": -1}, "answer"),
+        ({"options": ["only one"]}, "options"),
+        ({"prompt": " "}, "prompt"),
+    ],
+)
+def test_question_rejects_bad_arguments_naming_them(kwargs, name):
+    args = {"prompt": "Q?", "options": ["a", "b"], "answer": 0, "explain": "because"} | kwargs
+    with pytest.raises(ValueError, match=name):
+        Question(**args)
+
+
+def test_quiz_answer_rejects_out_of_range_indexes():
+    quiz = _quiz()
+    with pytest.raises(ValueError, match="question"):
+        quiz.answer(5, 0)
+    with pytest.raises(ValueError, match="option"):
+        quiz.answer(0, 9)
