@@ -8,14 +8,14 @@ generate feedback -> print the scores. Everything happens in a scratch course un
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from .release import nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "08_rate_limiting"
@@ -59,25 +59,11 @@ def _submission(release: Path, source: Path, bugs: dict[str, tuple[str, str]] | 
     return nb
 
 
-def _nbgrader(course: Path, *args: str) -> None:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    cmd = [
-        sys.executable, "-m", "nbgrader", *args,
-        f"--CourseDirectory.root={course}",
-        f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
-        f"--Exchange.root={course / 'exchange'}",
-    ]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"nbgrader {args[0]} failed:\n{done.stdout}\n{done.stderr}")
-
-
 def run(course: Path | None = None) -> list[Result]:
     course = course or ROOT / "grading" / "demo"
     shutil.rmtree(course, ignore_errors=True)
-    (course / "exchange").mkdir(parents=True)
     shutil.copytree(ROOT / "solutions", course / "solutions")
-    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
 
     name = f"{ASSIGNMENT}.ipynb"
     release = course / "exercises" / ASSIGNMENT / name
@@ -88,13 +74,13 @@ def run(course: Path | None = None) -> list[Result]:
         folder.mkdir(parents=True)
         nbformat.write(_submission(release, source, bugs), folder / name)
 
-    _nbgrader(course, "autograde", ASSIGNMENT, "--force")
-    _nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
+    nbgrader(course, "autograde", ASSIGNMENT, "--force")
+    nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
 
     from nbgrader.api import Gradebook
 
     results = []
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with Gradebook(f"sqlite:///{course / 'grading' / 'gradebook.db'}") as gradebook:
         for student in students:
             sub = gradebook.find_submission(ASSIGNMENT, student)
             feedback = course / "grading" / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
