@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 
+import fakeredis
 import pytest
 
 from highload.clock import ManualClock
@@ -15,6 +16,7 @@ from highload.ratelimit import (
     FixedWindow,
     LeakyBucket,
     RateLimiter,
+    RedisBackend,
     SlidingWindowCounter,
     SlidingWindowLog,
     TokenBucket,
@@ -143,6 +145,7 @@ def test_most_restrictive_picks_the_longest_wait_then_the_least_remaining():
         (lambda: TokenBucket(1, 1).allow(0), "cost must be > 0, got 0"),
         (lambda: TokenBucket(1, 1).retry_after(-1), "cost must be > 0, got -1"),
         (lambda: RateLimiter(FREE).check("k", 0), "cost must be > 0, got 0"),
+        (lambda: RateLimiter(FREE, RedisBackend(fakeredis.FakeRedis())).allow("k", -1), "cost must be > 0, got -1"),
     ],
 )
 def test_bad_values_raise_value_error_naming_parameter_and_value(make, message):

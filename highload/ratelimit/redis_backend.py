@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from redis.exceptions import NoScriptError
 
-from . import scripts
+from . import _validate, scripts
 from .decision import Decision
 from .policies import Policy
 
@@ -64,6 +64,8 @@ class _Store:
         self.script = scripts.single(policy.algorithm)
 
     def _args(self, cost: float) -> tuple:
+        if type(cost) not in (int, float) or cost <= 0:
+            _validate.cost(cost)
         now = "server" if self.backend.server_time else self.clock()
         return (now, cost, *self.params)
 
