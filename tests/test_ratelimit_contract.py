@@ -240,3 +240,24 @@ def test_script_is_reloaded_after_script_flush(redis_client):
     assert limiter.allow("k")
     redis_client.script_flush()
     assert limiter.allow("k"), "a NOSCRIPT reply must load the script and retry once"
+
+
+def _fitting_windows_refused_by_another(backend, clock, tag=""):
+    """Empty window limits that fit, refused by a drained bucket: no crash, no wait, nothing consumed."""
+    log = RateLimiter(SlidingWindowLogPolicy(3, 4, name="log"), backend, clock=clock)
+    counter = RateLimiter(SlidingWindowCounterPolicy(3, 4, name="counter"), backend, clock=clock)
+    bucket = RateLimiter(TokenBucketPolicy(1, 0, name="bucket"), backend, clock=clock)
+    assert bucket.allow(f"b{tag}")
+    decisions = check_all([(log, f"l{tag}"), (counter, f"c{tag}"), (bucket, f"b{tag}")])
+    assert [d.allowed for d in decisions] == [False] * 3
+    assert [d.retry_after for d in decisions] == [0.0, 0.0, math.inf]
+    assert [d.remaining for d in decisions[:2]] == [3, 3]
+
+
+def test_check_all_fitting_window_limits_refused_by_another_in_memory():
+    _fitting_windows_refused_by_another(MemoryBackend(), ManualClock(0.0))
+
+
+@pytest.mark.redis
+def test_check_all_fitting_window_limits_refused_by_another_on_redis(redis_client):
+    _fitting_windows_refused_by_another(RedisBackend(redis_client), ManualClock(0.0), uuid.uuid4().hex)

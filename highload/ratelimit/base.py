@@ -92,12 +92,15 @@ class Limiter:
             fits = self._fits(1)
             return self._decision(fits, 1, now)
 
-    def _decision(self, allowed: bool, cost: float, now: float) -> Decision:
+    def _decision(self, allowed: bool, cost: float, now: float, fits: bool | None = None) -> Decision:
+        # Only a request that does not fit has a wait; in a multi-check one that fits can
+        # still be refused because another limit did not.
+        fits = allowed if fits is None else fits
         return Decision(
             allowed=allowed,
             limit=self.limit,
             remaining=self._remaining(),
-            retry_after=0.0 if allowed else self._retry(cost, now),
+            retry_after=0.0 if fits else self._retry(cost, now),
             reset_after=self._reset(now),
             policy=self.name,
             window=self.window,

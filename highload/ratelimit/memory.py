@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from .base import Limiter
 from .decision import Decision
@@ -45,14 +44,10 @@ class MemoryBackend:
             if allowed:
                 for lim in limiters:
                     lim._take(cost)
-            decisions = []
-            for lim, now, fit in zip(limiters, nows, fits, strict=True):
-                decision = lim._decision(allowed, cost, now)
-                if fit and not allowed:
-                    # Only the limits that did not fit have a time to wait for.
-                    decision = replace(decision, retry_after=0.0)
-                decisions.append(decision)
-            return decisions
+            return [
+                lim._decision(allowed, cost, now, fit)
+                for lim, now, fit in zip(limiters, nows, fits, strict=True)
+            ]
         finally:
             for lim in reversed(ordered):
                 lim._lock.release()

@@ -7,10 +7,13 @@ ALGORITHMS.fixed_window = function(key, now, cost, limit, window)
   if start_now > start then
     start, count = start_now, 0
   end
+  local fits = count + cost <= limit
   local function commit(take)
     local retry = 0
     if take then
       count = count + cost
+    elseif fits then
+      retry = 0
     elseif cost > limit then
       retry = math.huge
     else
@@ -21,5 +24,5 @@ ALGORITHMS.fixed_window = function(key, now, cost, limit, window)
     expire_after(key, reset)
     return math.max(0, math.floor(limit - count + 1e-9)), retry, reset
   end
-  return count + cost <= limit, commit
+  return fits, commit
 end

@@ -7,10 +7,13 @@ ALGORITHMS.leaky_bucket = function(key, now, cost, capacity, rate)
     level = math.max(0, level - (now - last) * rate)
     last = now
   end
+  local fits = level + cost <= capacity
   local function commit(take)
     local retry = 0
     if take then
       level = level + cost
+    elseif fits then
+      retry = 0
     elseif cost > capacity or rate == 0 then
       retry = math.huge
     else
@@ -24,5 +27,5 @@ ALGORITHMS.leaky_bucket = function(key, now, cost, capacity, rate)
     expire_after(key, reset)
     return math.max(0, math.floor(capacity - level + 1e-9)), retry, reset
   end
-  return level + cost <= capacity, commit
+  return fits, commit
 end

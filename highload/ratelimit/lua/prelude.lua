@@ -46,9 +46,8 @@ local function multi()
   local out = {all and 1 or 0}
   for i = 1, #KEYS do
     local fits = commits[i][1]
+    -- A limit that fitted reports no wait even when another one refused.
     local remaining, retry, reset = commits[i][2](all)
-    -- Only the limits that did not fit have a time to wait for.
-    if fits then retry = 0 end
     table.insert(out, remaining)
     table.insert(out, F(retry))
     table.insert(out, F(reset))

@@ -14,10 +14,13 @@ ALGORITHMS.sliding_window_counter = function(key, now, cost, limit, window)
   local function estimate()
     return previous * (1.0 - (latest - start) / window) + current
   end
+  local fits = estimate() + cost <= limit
   local function commit(take)
     local retry = 0
     if take then
       current = current + cost
+    elseif fits then
+      retry = 0
     elseif cost > limit then
       retry = math.huge
     else
@@ -39,5 +42,5 @@ ALGORITHMS.sliding_window_counter = function(key, now, cost, limit, window)
     expire_after(key, reset)
     return math.max(0, math.floor(limit - estimate() + 1e-9)), retry, reset
   end
-  return estimate() + cost <= limit, commit
+  return fits, commit
 end

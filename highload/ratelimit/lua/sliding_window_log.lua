@@ -14,6 +14,7 @@ ALGORITHMS.sliding_window_log = function(key, now, cost, limit, window)
   end
   local count = redis.call('LLEN', key)
   local n = math.ceil(cost)
+  local fits = count + cost <= limit
   local function commit(take)
     local retry = 0
     if take then
@@ -21,6 +22,8 @@ ALGORITHMS.sliding_window_log = function(key, now, cost, limit, window)
       for i = 1, n do stamps[i] = F(now) end
       redis.call('RPUSH', key, unpack(stamps))
       count = count + n
+    elseif fits then
+      retry = 0
     elseif cost > limit then
       retry = math.huge
     else
@@ -33,5 +36,5 @@ ALGORITHMS.sliding_window_log = function(key, now, cost, limit, window)
     end
     return math.max(0, limit - count), retry, reset
   end
-  return count + cost <= limit, commit
+  return fits, commit
 end

@@ -7,10 +7,13 @@ ALGORITHMS.token_bucket = function(key, now, cost, capacity, rate)
     tokens = math.min(capacity, tokens + (now - last) * rate)
     last = now
   end
+  local fits = cost <= tokens
   local function commit(take)
     local retry = 0
     if take then
       tokens = tokens - cost
+    elseif fits then
+      retry = 0
     elseif cost > capacity or rate == 0 then
       retry = math.huge
     else
@@ -24,5 +27,5 @@ ALGORITHMS.token_bucket = function(key, now, cost, capacity, rate)
     expire_after(key, reset)
     return math.max(0, math.floor(tokens + 1e-9)), retry, reset
   end
-  return cost <= tokens, commit
+  return fits, commit
 end
