@@ -42,7 +42,8 @@ def shared_url(request):
     server, url = serve_embedded()
     # fakeredis 2.40's TCP server drops a connection when EVALSHA misses (NOSCRIPT) while other
     # clients run scripts; loading the script first sidesteps that. Real Redis needs no help.
-    redis.Redis.from_url(url).script_load(scripts.single("token_bucket").source)
+    for brief in (False, True):
+        redis.Redis.from_url(url).script_load(scripts.single("token_bucket", brief).source)
     yield url
     server.shutdown()
     server.server_close()

@@ -15,7 +15,15 @@ Keyed limiters over a policy and a backend::
 from .base import Limiter
 from .buckets import LeakyBucket, TokenBucket
 from .decision import Decision
-from .limiter import AsyncRateLimiter, RateLimiter, acheck_all, check_all, most_restrictive
+from .limiter import (
+    AsyncRateLimiter,
+    RateLimiter,
+    aallow_all,
+    acheck_all,
+    allow_all,
+    check_all,
+    most_restrictive,
+)
 from .memory import MemoryBackend
 from .policies import (
     FREE,
@@ -54,6 +62,8 @@ __all__ = [
     "AsyncRateLimiter",
     "check_all",
     "acheck_all",
+    "allow_all",
+    "aallow_all",
     "most_restrictive",
     "MemoryBackend",
     "RedisBackend",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["Decision"]
 
@@ -13,6 +14,14 @@ def _whole_seconds(seconds: float) -> int:
     if math.isinf(seconds):
         return 2**31 - 1
     return max(0, math.ceil(seconds - 1e-9))
+
+
+@lru_cache(maxsize=256)
+def _policy_header(policy: str, limit: float, window: float) -> tuple[str, int | float, str]:
+    # A policy's header never changes, and every response carries it: build it once.
+    name = policy.replace('"', "")
+    quota = int(limit) if float(limit).is_integer() else limit
+    return name, quota, f'"{name}";q={quota};w={_whole_seconds(window)}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +49,10 @@ class Decision:
 
         ``legacy=True`` adds the common ``X-RateLimit-Limit/Remaining/Reset`` trio.
         """
-        name = self.policy.replace('"', "")
-        quota = int(self.limit) if float(self.limit).is_integer() else self.limit
+        name, quota, policy = _policy_header(self.policy, self.limit, self.window)
         reset = _whole_seconds(self.reset_after)
         out = {
-            "RateLimit-Policy": f'"{name}";q={quota};w={_whole_seconds(self.window)}',
+            "RateLimit-Policy": policy,
             "RateLimit": f'"{name}";r={self.remaining};t={reset}',
         }
         if legacy:

@@ -62,20 +62,25 @@ class _Guard:
             if not limiter:
                 raise ValueError("limiter mapping must not be empty")
         self.limiters = limiter
+        # Decided once here rather than per request: which limiter, and whether to await it.
+        self._only = None if isinstance(limiter, Mapping) else limiter
+        self._default = None if self._only is not None else next(iter(limiter.values()))
+        every = [limiter] if self._only is not None else list(limiter.values())
+        self._is_async = {id(lim): inspect.iscoroutinefunction(lim.check) for lim in every}
         self.key, self.tier, self.fail, self.legacy = key, tier, fail, legacy_headers
 
     def _limiter_for(self, request: Request):
-        if not isinstance(self.limiters, Mapping):
-            return self.limiters
-        name = self.tier(request)
-        return self.limiters.get(name) or next(iter(self.limiters.values()))
+        if self._only is not None:
+            return self._only
+        return self.limiters.get(self.tier(request)) or self._default
 
     async def decide(self, request: Request) -> Decision | None:
         """The decision, or None when the store is down and the policy is fail-open."""
         limiter = self._limiter_for(request)
         try:
-            result = limiter.check(self.key(request))
-            return await result if inspect.isawaitable(result) else result
+            if self._is_async[id(limiter)]:
+                return await limiter.check(self.key(request))
+            return limiter.check(self.key(request))
         except STORE_ERRORS as exc:
             log.warning("rate limiter store unreachable (%s: %s); failing %s",
                         type(exc).__name__, exc, self.fail)
@@ -174,7 +179,7 @@ class RateLimitMiddleware:
         if not decision.allowed:
             await _send_json(send, 429, {"detail": guard.rejection_body(decision)}, headers)
             return
-        extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        extra = _raw(headers)
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
@@ -184,9 +189,24 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+_NAMES: dict[str, bytes] = {}
+
+
+def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    """ASGI header pairs; the few distinct names are lower-cased and encoded once."""
+    names = _NAMES
+    out = []
+    for name, value in headers.items():
+        raw = names.get(name)
+        if raw is None:
+            raw = names[name] = name.lower().encode()
+        out.append((raw, value.encode()))
+    return out
+
+
 async def _send_json(send, status: int, body: dict, headers: dict[str, str]) -> None:
     payload = json.dumps(body).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    raw += _raw(headers)
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})

@@ -10,7 +10,9 @@ from .decision import Decision
 from .memory import MemoryBackend
 from .policies import Policy
 
-__all__ = ["RateLimiter", "AsyncRateLimiter", "check_all", "acheck_all", "most_restrictive"]
+__all__ = [
+    "RateLimiter", "AsyncRateLimiter", "check_all", "acheck_all", "allow_all", "aallow_all", "most_restrictive",
+]
 
 
 def _setup(limiter, policy: Policy, backend, clock, prefix: str | None) -> None:
@@ -58,7 +60,7 @@ class RateLimiter:
 
     def check(self, key: str, cost: float = 1) -> Decision:
         """Like :meth:`allow`, returning the full :class:`Decision` (for headers)."""
-        return self._store.check(key, _validate.cost(cost))
+        return self._store.check(key, cost)
 
     def reset(self, key: str) -> None:
         """Forget ``key``'s state, e.g. after a successful login or a support override."""
@@ -88,7 +90,7 @@ class AsyncRateLimiter:
         return result if self._sync else await result
 
     async def check(self, key: str, cost: float = 1) -> Decision:
-        result = self._store.check(key, _validate.cost(cost))
+        result = self._store.check(key, cost)
         return result if self._sync else await result
 
     async def reset(self, key: str) -> None:
@@ -115,6 +117,19 @@ def check_all(checks: Sequence[tuple[RateLimiter, str]], cost: float = 1) -> lis
     """
     backend, items = _items(checks)
     return backend.check_many(items, _validate.cost(cost))
+
+
+def allow_all(checks: Sequence[tuple[RateLimiter, str]], cost: float = 1) -> bool:
+    """:func:`check_all` when only the verdict matters: one round trip, a one-integer reply."""
+    backend, items = _items(checks)
+    return backend.allow_many(items, _validate.cost(cost))
+
+
+async def aallow_all(checks: Sequence[tuple[AsyncRateLimiter, str]], cost: float = 1) -> bool:
+    """The asyncio twin of :func:`allow_all`."""
+    backend, items = _items(checks)
+    result = backend.allow_many(items, _validate.cost(cost))
+    return await result if inspect.isawaitable(result) else result
 
 
 async def acheck_all(checks: Sequence[tuple[AsyncRateLimiter, str]], cost: float = 1) -> list[Decision]:

@@ -28,6 +28,9 @@ class MemoryBackend:
     def bind(self, policy: Policy, clock: Callable[[], float], prefix: str) -> _MemoryStore:
         return _MemoryStore(policy, clock, self.sweep_every)
 
+    def allow_many(self, items: Sequence[tuple[_MemoryStore, str]], cost: float) -> bool:
+        return self.check_many(items, cost)[0].allowed
+
     def check_many(self, items: Sequence[tuple[_MemoryStore, str]], cost: float) -> list[Decision]:
         """All-or-nothing: consume from every limiter only if every one admits ``cost``."""
         limiters = [store.limiter_for(key) for store, key in items]

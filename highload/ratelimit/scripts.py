@@ -27,16 +27,21 @@ class Script:
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
 
+def _lua_bool(brief: bool) -> str:
+    return "true" if brief else "false"
+
+
 @cache
-def single(algorithm: str) -> Script:
-    """The one-key check for ``algorithm``."""
+def single(algorithm: str, brief: bool = False) -> Script:
+    """The one-key check for ``algorithm``; ``brief`` replies only 1 or 0 (for ``allow``)."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-    return Script(f"{_read('prelude')}\n{_read(algorithm)}\nreturn single(ALGORITHMS.{algorithm})\n")
+    driver = f"return single(ALGORITHMS.{algorithm}, {_lua_bool(brief)})"
+    return Script(f"{_read('prelude')}\n{_read(algorithm)}\n{driver}\n")
 
 
 @cache
-def multi() -> Script:
+def multi(brief: bool = False) -> Script:
     """The all-or-nothing check over several keys, each with its own algorithm."""
     libs = "\n".join(_read(name) for name in ALGORITHMS)
-    return Script(f"{_read('prelude')}\n{libs}\nreturn multi()\n")
+    return Script(f"{_read('prelude')}\n{libs}\nreturn multi({_lua_bool(brief)})\n")

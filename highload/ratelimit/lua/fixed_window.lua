@@ -1,6 +1,6 @@
--- Fixed window: a = limit, b = window. Hash fields: s = window start, c = count.
+-- Fixed window: a = limit, b = window. Hash fields: s = window start, c = count, x = TTL covered until.
 ALGORITHMS.fixed_window = function(key, now, cost, limit, window)
-  local state = redis.call('HMGET', key, 's', 'c')
+  local state = redis.call('HMGET', key, 's', 'c', 'x')
   local start_now = math.floor(now / window) * window
   local start = tonumber(state[1]) or start_now
   local count = tonumber(state[2]) or 0
@@ -8,20 +8,25 @@ ALGORITHMS.fixed_window = function(key, now, cost, limit, window)
     start, count = start_now, 0
   end
   local fits = count + cost <= limit
-  local function commit(take)
+  local function commit(take, brief)
+    if take then count = count + cost end
+    local reset = count > 0 and (start + window - now) or 0
+    local covered_until, renew = ttl_plan(reset, now, tonumber(state[3]))
+    if renew then
+      redis.call('HSET', key, 's', start, 'c', count, 'x', covered_until)
+      renew_ttl(key, covered_until, now)
+    else
+      redis.call('HSET', key, 's', start, 'c', count)
+    end
+    if brief then return end
     local retry = 0
-    if take then
-      count = count + cost
-    elseif fits then
+    if fits then
       retry = 0
     elseif cost > limit then
       retry = math.huge
     else
       retry = start + window - now
     end
-    local reset = count > 0 and (start + window - now) or 0
-    redis.call('HSET', key, 's', F(start), 'c', F(count))
-    expire_after(key, reset)
     return math.max(0, math.floor(limit - count + 1e-9)), retry, reset
   end
   return fits, commit

@@ -1,6 +1,7 @@
--- Leaky bucket (meter): a = capacity, b = leak_rate. Hash fields: v = level, t = last time seen.
+-- Leaky bucket (meter): a = capacity, b = leak_rate.
+-- Hash fields: v = level, t = last time seen, x = TTL covered until.
 ALGORITHMS.leaky_bucket = function(key, now, cost, capacity, rate)
-  local state = redis.call('HMGET', key, 'v', 't')
+  local state = redis.call('HMGET', key, 'v', 't', 'x')
   local level = tonumber(state[1]) or 0
   local last = tonumber(state[2]) or now
   if now > last then
@@ -8,23 +9,28 @@ ALGORITHMS.leaky_bucket = function(key, now, cost, capacity, rate)
     last = now
   end
   local fits = level + cost <= capacity
-  local function commit(take)
+  local function commit(take, brief)
+    if take then level = level + cost end
+    local reset = 0
+    if level > 0 then
+      reset = rate > 0 and level / rate or math.huge
+    end
+    local covered_until, renew = ttl_plan(reset, now, tonumber(state[3]))
+    if renew then
+      redis.call('HSET', key, 'v', level, 't', last, 'x', covered_until)
+      renew_ttl(key, covered_until, now)
+    else
+      redis.call('HSET', key, 'v', level, 't', last)
+    end
+    if brief then return end
     local retry = 0
-    if take then
-      level = level + cost
-    elseif fits then
+    if fits then
       retry = 0
     elseif cost > capacity or rate == 0 then
       retry = math.huge
     else
       retry = (level + cost - capacity) / rate
     end
-    local reset = 0
-    if level > 0 then
-      reset = rate > 0 and level / rate or math.huge
-    end
-    redis.call('HSET', key, 'v', F(level), 't', F(last))
-    expire_after(key, reset)
     return math.max(0, math.floor(capacity - level + 1e-9)), retry, reset
   end
   return fits, commit

@@ -1,17 +1,44 @@
 -- Shared by every rate-limit script. Numbers cross the wire as strings with 17 significant
--- digits, so a double survives the round trip exactly and Lua computes what Python computes.
+-- digits (F for replies; Redis itself uses %.17g for numbers passed to redis.call), so a
+-- double survives every round trip exactly and Lua computes what Python computes.
 local ALGORITHMS = {}
 
 local function F(x)
   return string.format('%.17g', x)
 end
 
+-- The key must outlive the state it holds (plus a second of slack), never the other way
+-- round. Each redis.call costs about as much as the arithmetic of a whole check, so hash
+-- states remember until when their TTL covers them (field x, in the limiter's clock;
+-- -1 = no expiry) and renew it only when it no longer does: usually two calls per check.
+local function ttl_plan(seconds, now, covered_until)
+  if seconds == math.huge then
+    return -1, covered_until ~= -1
+  end
+  local need = seconds + 1
+  if covered_until and covered_until ~= -1 and now + need <= covered_until then
+    return covered_until, false
+  end
+  return now + 2 * need, true
+end
+
+local function renew_ttl(key, covered_until, now)
+  if covered_until == -1 then
+    redis.call('PERSIST', key)
+  else
+    redis.call('PEXPIRE', key, math.ceil((covered_until - now) * 1000))
+  end
+end
+
+-- For states that are not hashes (the sliding log's list): a PTTL read instead.
 local function expire_after(key, seconds)
   if seconds == math.huge then
     redis.call('PERSIST', key)
-  else
-    -- A second of slack: the key must outlive the state it holds, never the other way round.
-    redis.call('PEXPIRE', key, math.ceil(seconds * 1000) + 1000)
+    return
+  end
+  local need = math.ceil(seconds * 1000) + 1000
+  if redis.call('PTTL', key) < need then
+    redis.call('PEXPIRE', key, 2 * need)
   end
 end
 
@@ -23,17 +50,24 @@ local function read_now(arg)
   return tonumber(arg)
 end
 
--- ARGV: now, cost, a, b  ->  {allowed, remaining, retry_after, reset_after}
-local function single(algorithm)
+-- Every algorithm returns (fits, commit). commit(take, brief) writes the new state and, unless
+-- brief, returns remaining, retry_after and reset_after for the reply.
+
+-- ARGV: now, cost, a, b  ->  {allowed, remaining, retry_after, reset_after}, or 1/0 if brief
+local function single(algorithm, brief)
   local now, cost = read_now(ARGV[1]), tonumber(ARGV[2])
   local fits, commit = algorithm(KEYS[1], now, cost, tonumber(ARGV[3]), tonumber(ARGV[4]))
+  if brief then
+    commit(fits, true)
+    return fits and 1 or 0
+  end
   local remaining, retry, reset = commit(fits)
   return {fits and 1 or 0, remaining, F(retry), F(reset)}
 end
 
 -- All-or-nothing over several keys. ARGV: now, cost, then (algorithm, a, b) per key.
--- -> {allowed, then remaining, retry_after, reset_after, fits per key}
-local function multi()
+-- -> {allowed, then remaining, retry_after, reset_after, fits per key}, or 1/0 if brief
+local function multi(brief)
   local now, cost = read_now(ARGV[1]), tonumber(ARGV[2])
   local commits, all = {}, true
   for i = 1, #KEYS do
@@ -42,6 +76,10 @@ local function multi()
     local fits, commit = algorithm(KEYS[i], now, cost, tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]))
     commits[i] = {fits, commit}
     all = all and fits
+  end
+  if brief then
+    for i = 1, #KEYS do commits[i][2](all, true) end
+    return all and 1 or 0
   end
   local out = {all and 1 or 0}
   for i = 1, #KEYS do

@@ -1,7 +1,8 @@
 -- Sliding window counter: a = limit, b = window.
--- Hash fields: s = current window start, c = current count, p = previous count, l = latest time.
+-- Hash fields: s = window start, c = current count, p = previous count, l = latest time,
+-- x = TTL covered until.
 ALGORITHMS.sliding_window_counter = function(key, now, cost, limit, window)
-  local state = redis.call('HMGET', key, 's', 'c', 'p', 'l')
+  local state = redis.call('HMGET', key, 's', 'c', 'p', 'l', 'x')
   local latest = tonumber(state[4]) or now
   if now > latest then latest = now end
   local start_now = math.floor(latest / window) * window
@@ -15,11 +16,24 @@ ALGORITHMS.sliding_window_counter = function(key, now, cost, limit, window)
     return previous * (1.0 - (latest - start) / window) + current
   end
   local fits = estimate() + cost <= limit
-  local function commit(take)
+  local function commit(take, brief)
+    if take then current = current + cost end
+    local reset = 0
+    if current > 0 then
+      reset = start + 2 * window - latest
+    elseif previous > 0 then
+      reset = start + window - latest
+    end
+    local covered_until, renew = ttl_plan(reset, latest, tonumber(state[5]))
+    if renew then
+      redis.call('HSET', key, 's', start, 'c', current, 'p', previous, 'l', latest, 'x', covered_until)
+      renew_ttl(key, covered_until, latest)
+    else
+      redis.call('HSET', key, 's', start, 'c', current, 'p', previous, 'l', latest)
+    end
+    if brief then return end
     local retry = 0
-    if take then
-      current = current + cost
-    elseif fits then
+    if fits then
       retry = 0
     elseif cost > limit then
       retry = math.huge
@@ -32,14 +46,6 @@ ALGORITHMS.sliding_window_counter = function(key, now, cost, limit, window)
       end
       retry = math.max(0, at - latest)
     end
-    local reset = 0
-    if current > 0 then
-      reset = start + 2 * window - latest
-    elseif previous > 0 then
-      reset = start + window - latest
-    end
-    redis.call('HSET', key, 's', F(start), 'c', F(current), 'p', F(previous), 'l', F(latest))
-    expire_after(key, reset)
     return math.max(0, math.floor(limit - estimate() + 1e-9)), retry, reset
   end
   return fits, commit

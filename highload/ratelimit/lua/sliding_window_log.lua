@@ -15,24 +15,27 @@ ALGORITHMS.sliding_window_log = function(key, now, cost, limit, window)
   local count = redis.call('LLEN', key)
   local n = math.ceil(cost)
   local fits = count + cost <= limit
-  local function commit(take)
-    local retry = 0
+  local function commit(take, brief)
     if take then
       local stamps = {}
-      for i = 1, n do stamps[i] = F(now) end
+      for i = 1, n do stamps[i] = now end
       redis.call('RPUSH', key, unpack(stamps))
       count = count + n
-    elseif fits then
+      newest = now
+    end
+    local reset = 0
+    if count > 0 then
+      reset = newest + window - now
+      expire_after(key, reset)
+    end
+    if brief then return end
+    local retry = 0
+    if fits then
       retry = 0
     elseif cost > limit then
       retry = math.huge
     else
       retry = tonumber(redis.call('LINDEX', key, count + n - limit - 1)) + window - now
-    end
-    local reset = 0
-    if count > 0 then
-      reset = tonumber(redis.call('LINDEX', key, -1)) + window - now
-      expire_after(key, reset)
     end
     return math.max(0, limit - count), retry, reset
   end

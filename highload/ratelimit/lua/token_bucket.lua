@@ -1,6 +1,7 @@
--- Token bucket: a = capacity, b = refill_rate. Hash fields: v = tokens, t = last time seen.
+-- Token bucket: a = capacity, b = refill_rate.
+-- Hash fields: v = tokens, t = last time seen, x = TTL covered until.
 ALGORITHMS.token_bucket = function(key, now, cost, capacity, rate)
-  local state = redis.call('HMGET', key, 'v', 't')
+  local state = redis.call('HMGET', key, 'v', 't', 'x')
   local tokens = tonumber(state[1]) or capacity
   local last = tonumber(state[2]) or now
   if now > last then
@@ -8,23 +9,28 @@ ALGORITHMS.token_bucket = function(key, now, cost, capacity, rate)
     last = now
   end
   local fits = cost <= tokens
-  local function commit(take)
+  local function commit(take, brief)
+    if take then tokens = tokens - cost end
+    local reset = 0
+    if capacity - tokens > 0 then
+      reset = rate > 0 and (capacity - tokens) / rate or math.huge
+    end
+    local covered_until, renew = ttl_plan(reset, now, tonumber(state[3]))
+    if renew then
+      redis.call('HSET', key, 'v', tokens, 't', last, 'x', covered_until)
+      renew_ttl(key, covered_until, now)
+    else
+      redis.call('HSET', key, 'v', tokens, 't', last)
+    end
+    if brief then return end
     local retry = 0
-    if take then
-      tokens = tokens - cost
-    elseif fits then
+    if fits then
       retry = 0
     elseif cost > capacity or rate == 0 then
       retry = math.huge
     else
       retry = (cost - tokens) / rate
     end
-    local reset = 0
-    if capacity - tokens > 0 then
-      reset = rate > 0 and (capacity - tokens) / rate or math.huge
-    end
-    redis.call('HSET', key, 'v', F(tokens), 't', F(last))
-    expire_after(key, reset)
     return math.max(0, math.floor(tokens + 1e-9)), retry, reset
   end
   return fits, commit

@@ -1,0 +1,50 @@
+"""`python -m bench ratelimit --quick` runs end to end and prints every case's row.
+
+A smoke test only: it asserts nothing about any timing or ratio.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ROWS = [
+    "floor: redis-py EVALSHA 'return 1'",
+    "highload token bucket allow()",
+    "highload sliding window log allow()",
+    "highload sliding window counter allow()",
+    "limits FixedWindow.hit()",
+    "limits MovingWindow.hit()",
+    "limits SlidingWindowCounter.hit()",
+    "highload check_all(3 token buckets)",
+    "highload RateLimiter(TokenBucketPolicy).allow(key)",
+    "highload TokenBucket.allow()",
+    "FastAPI GET / + RateLimitMiddleware",
+]
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None,
+                    reason="redis-server is not installed (Debian: apt-get install redis-server)")
+@pytest.mark.timeout(60)
+def test_bench_ratelimit_quick_prints_every_row():
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "ratelimit", "--quick"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=55,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    missing = [row for row in ROWS if row not in proc.stdout]
+    assert not missing, f"rows missing from the table: {missing}\n{proc.stdout}"
+    http_row = next(line for line in proc.stdout.splitlines()
+                    if line.startswith("FastAPI GET / + RateLimitMiddleware"))
+    if shutil.which("wrk") is None:
+        assert "SKIP" in http_row
+    else:
+        assert "SKIP" not in http_row, http_row

@@ -1,0 +1,385 @@
+"""`make lab` in a real browser: the server starts, the course opens, the widgets respond.
+
+Starts ``scripts/lab`` (what ``make lab`` runs) headless on a free port, in its own session,
+reads the URL with the token Jupyter generated from its output, then drives Debian's chromium through Playwright: open the index, open
+the rate-limiting lesson, Run All, check that the token-bucket sliders and plotly chart render,
+move a slider and check the chart redraws. Screenshots go to ``artifacts/browser/``.
+
+JupyterLab's user state (workspaces, settings, runtime files) goes to a temporary directory,
+autosave is off, and the test checks the lesson file is byte-for-byte unchanged afterwards:
+the browser run must not write outputs into committed notebooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis
+
+from highload.store import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+LESSON = "course/08_rate_limiting.ipynb"
+INDEX = "course/index.ipynb"
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+#: JupyterLab settings for the test's private settings dir: no autosave (never write
+#: outputs into the repo's notebooks), no news or update checks (loopback only), no toasts.
+LAB_SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True,
+    },
+}
+IDLE = "(ipykernel) | Idle"  # JupyterLab's status bar text once the kernel is ready
+SLIDER = ".jupyter-widgets.widget-slider"
+PLOT = ".widget-vbox .js-plotly-plot"
+
+if CHROMIUM is None:
+    pytest.skip("chromium not installed: apt-get install chromium", allow_module_level=True)
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason='playwright not installed: pip install -e ".[dev]"'
+)
+
+
+class Lab:
+    """A running ``scripts/lab``: its process, URL, token, log, and private state dir."""
+
+    def __init__(self, tmp: Path, name: str = "lab") -> None:
+        self.port = free_port()
+        self.token = ""  # Jupyter generates it; wait_ready() reads it from the printed URL
+        self.printed_url = ""
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.state = tmp
+        self.name = name
+        self.log_path = tmp / f"{name}.log"  # copied to artifacts/browser/ when the lab stops
+        settings = tmp / "settings"
+        for file, value in LAB_SETTINGS.items():
+            (settings / file).parent.mkdir(parents=True, exist_ok=True)
+            (settings / file).write_text(json.dumps(value))
+        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}  # let the lab start its own
+        env.update(
+            PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",  # as `make lab` does
+            JUPYTERLAB_SETTINGS_DIR=str(settings),
+            JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+            JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+            IPYTHONDIR=str(tmp / "ipython"),
+            LAB_ARGS=f"--no-browser --port={self.port} --ServerApp.ip=127.0.0.1",
+        )
+        self.log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [
+                str(ROOT / "scripts" / "lab"),
+                "--ServerApp.port_retries=0",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--LabApp.news_url=",
+            ],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.pgid = self.proc.pid  # session leader: its pid is the process group id
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}?token={self.token}"
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Read the URL the lab prints (with its generated token), then poll until it answers 200.
+
+        Polling: there is no event to wait on over HTTP.
+        """
+        printed = re.compile(rf"http://127\.0\.0\.1:{self.port}/\S*\?token=([0-9a-f]{{16,}})")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"scripts/lab exited with {self.proc.returncode}:\n{self.output()[-3000:]}")
+            if not self.token:
+                match = printed.search(self.output())
+                if match:
+                    self.printed_url, self.token = match.group(0), match.group(1)
+                else:
+                    time.sleep(0.25)
+                continue
+            try:
+                with urllib.request.urlopen(self.url("/lab"), timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.25)
+        pytest.fail(f"JupyterLab did not answer on {self.base} in {timeout}s:\n{self.output()[-3000:]}")
+
+    def kernel_pids(self) -> list[int]:
+        """Kernels run in their own sessions; find them by their connection file in our runtime dir."""
+        marker = str(self.state / "runtime").encode()
+        pids = []
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                try:
+                    if marker in (proc / "cmdline").read_bytes():
+                        pids.append(int(proc.name))
+                except OSError:
+                    pass
+        return pids
+
+    def group_alive(self) -> bool:
+        try:
+            os.killpg(self.pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def stop(self, timeout: float = 60) -> None:
+        """SIGTERM the script (its trap stops the lab and Redis), then kill whatever is left."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        for pid in self.kernel_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pgid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.wait(10)
+        self.log.close()
+        shutil.copyfile(self.log_path, ARTIFACTS / f"{self.name}.log")
+
+
+def _redis_port(output: str) -> int | None:
+    match = re.search(r"REDIS_URL=redis://127\.0\.0\.1:(\d+)/0", output)
+    return int(match.group(1)) if match else None
+
+
+def _redis_answers(port: int) -> bool:
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, socket_timeout=2)
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError):
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    server = Lab(tmp_path_factory.mktemp("lab"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _status_bar(page):
+    return page.locator(".jp-StatusBar-Widget").get_by_text(IDLE).first
+
+
+def _notebook(path: str) -> dict:
+    file = ROOT / path
+    assert file.exists(), f"{path} does not exist yet"
+    return json.loads(file.read_text())
+
+
+def _open_notebook(page, lab: Lab, path: str, shot: str) -> dict:
+    """Open ``path`` in JupyterLab and wait for its kernel to be idle and every cell to render."""
+    nb = _notebook(path)
+    kernelspec = nb.get("metadata", {}).get("kernelspec", {})
+    assert kernelspec.get("name") == "python3", (
+        f"{path} has kernelspec {kernelspec!r}: without python3 JupyterLab asks learners to pick a kernel"
+    )
+    page.goto(lab.url(f"/lab/tree/{path}"))
+    name = Path(path).name
+    page.locator(f".lm-TabBar-tab[data-type='document-title']:has-text('{name}')").first.wait_for()
+    _status_bar(page).wait_for()  # the status bar; the toolbar indicator fires too early
+    n_cells = len(nb["cells"])
+    page.wait_for_function(
+        "n => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')"
+        ".length === n",
+        arg=n_cells,
+    )
+    page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+    return nb
+
+
+def _run_all(page, nb: dict) -> None:
+    """Run > Run All Cells, then wait until every non-empty code cell has an execution count."""
+    expected = sum(
+        1 for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()
+    )
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    # textContent, not innerText: JupyterLab skips rendering off-screen cells
+    # (content-visibility), and innerText is empty for unrendered elements.
+    try:
+        state = page.wait_for_function(
+            """n => {
+                const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+                const error = nb.querySelector('[data-mime-type="application/vnd.jupyter.error"]');
+                if (error) return {error: error.textContent};
+                const done = [...nb.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                    .filter(p => /\\[\\d+\\]/.test(p.textContent)).length;
+                return done >= n ? {done} : false;
+            }""",
+            arg=expected,
+            timeout=180_000,
+        ).json_value()
+    except sync_api.TimeoutError:
+        page.screenshot(path=str(ARTIFACTS / "run-all-timeout.png"), full_page=True)
+        prompts = page.evaluate(
+            """() => [...document.querySelectorAll(
+                '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
+                .map(p => p.textContent.trim())"""
+        )
+        pytest.fail(f"Run All did not finish: {expected} code cells, prompts {prompts}")
+    assert "error" not in state, f"a cell raised during Run All:\n{state['error']}"
+    _status_bar(page).wait_for()
+
+
+def _plot_data(plot) -> str:
+    """The plotted traces (x and y of every trace), as JSON, read from the plotly graph div."""
+    return plot.evaluate("gd => JSON.stringify((gd.data || []).map(t => [t.x, t.y]))")
+
+
+def test_printed_server_url_with_token_answers(lab):
+    """The URL a learner copies from `make lab`'s output opens the lab; a wrong token does not."""
+    with urllib.request.urlopen(lab.printed_url, timeout=10) as response:
+        assert response.status == 200
+        assert response.url.startswith(lab.base)
+    with urllib.request.urlopen(lab.url("/api/status"), timeout=10) as response:
+        assert response.status == 200
+    wrong = f"{lab.base}/api/status?token={secrets.token_hex(24)}"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(wrong, timeout=10)
+    assert refused.value.code == 403
+
+
+def test_lab_runs_with_a_private_redis_when_installed(lab):
+    if shutil.which("redis-server") is None:
+        assert "redis-server is not installed" in lab.output()
+        return
+    port = _redis_port(lab.output())
+    assert port is not None, f"scripts/lab did not start redis-server:\n{lab.output()[-3000:]}"
+    assert _redis_answers(port)
+
+
+def test_course_index_opens(lab, page):
+    _open_notebook(page, lab, INDEX, "index.png")
+    assert page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownCell").count() > 0
+
+
+def test_lesson_widgets_render_and_respond(lab, page):
+    before = (ROOT / LESSON).read_bytes()
+    nb = _open_notebook(page, lab, LESSON, "lesson-opened.png")
+    _run_all(page, nb)
+
+    page.locator(SLIDER).first.wait_for(state="visible")
+    page.locator(PLOT).first.wait_for(state="visible")
+
+    # The visualizer: a widget box holding both sliders and a FigureWidget chart.
+    box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
+        has=page.locator(SLIDER)
+    ).last
+    slider, plot = box.locator(SLIDER).first, box.locator(".js-plotly-plot").first
+    plot.scroll_into_view_if_needed()
+    page.wait_for_function("gd => (gd.data || []).some(t => t.x && t.x.length)", arg=plot.element_handle())
+    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+    page.screenshot(path=str(ARTIFACTS / "lesson-run-all.png"))
+    box.screenshot(path=str(ARTIFACTS / "lesson-widget.png"))
+
+    readout = slider.locator(".widget-readout")
+    value_before, data_before = readout.inner_text(), _plot_data(plot)
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(5):
+        handle.press("ArrowRight")
+    page.wait_for_function(
+        "([gd, old]) => JSON.stringify((gd.data || []).map(t => [t.x, t.y])) !== old",
+        arg=[plot.element_handle(), data_before],
+    )
+    assert readout.inner_text() != value_before, "the slider's value did not change"
+    _status_bar(page).wait_for()
+    box.screenshot(path=str(ARTIFACTS / "lesson-widget-slider-moved.png"))
+    assert _plot_data(plot) != data_before
+
+    assert (ROOT / LESSON).read_bytes() == before, f"the browser run modified {LESSON}"
+
+
+def test_stopping_lab_stops_redis_and_kernels(tmp_path):
+    """SIGTERM to scripts/lab alone (as from a process manager): its trap stops JupyterLab,
+    the kernels JupyterLab started (they run in their own sessions), and Redis."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lab = Lab(tmp_path, name="lab-stop")
+    try:
+        lab.wait_ready()
+        request = urllib.request.Request(
+            lab.url("/api/kernels"), data=b'{"name": "python3"}', method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 201
+        deadline = time.monotonic() + 30
+        while not lab.kernel_pids() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lab.kernel_pids(), "the kernel did not start"
+        redis_port = _redis_port(lab.output())
+        if shutil.which("redis-server"):
+            assert redis_port is not None and _redis_answers(redis_port), lab.output()[-3000:]
+
+        os.kill(lab.proc.pid, signal.SIGTERM)
+        # 143: the script's TERM trap ran (-15 would mean bash died without cleaning up).
+        assert lab.proc.wait(60) == 143, lab.output()[-3000:]
+        deadline = time.monotonic() + 30
+        while (lab.group_alive() or lab.kernel_pids()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not lab.group_alive(), "processes in scripts/lab's process group outlived it"
+        assert not lab.kernel_pids(), "kernels outlived scripts/lab"
+        if redis_port is not None:
+            assert not _redis_answers(redis_port), "redis-server outlived scripts/lab"
+    finally:
+        lab.stop()
