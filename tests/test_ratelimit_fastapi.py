@@ -57,7 +57,8 @@ def test_middleware_answers_429_with_json_and_headers():
     denied = client.get("/hello")
     assert denied.status_code == 429
     assert denied.headers["content-type"] == "application/json"
-    assert denied.json()["detail"]["error"] == "rate_limited"
+    assert denied.json() == {"detail": {"error": "rate_limited", "message": "Too many requests for policy 'api'.",
+                                        "retry_after": 1}}
     assert denied.headers["Retry-After"] == "1"
     assert "X-RateLimit-Limit" not in denied.headers
     clock.advance(1)

@@ -9,6 +9,7 @@ from functools import lru_cache
 __all__ = ["Decision"]
 
 
+# Also used by the web glue, so a 429 body and its Retry-After header always agree.
 def _whole_seconds(seconds: float) -> int:
     # Headers carry whole seconds; rounding up never tells a client to come back too early.
     if math.isinf(seconds):

@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - exercised by the clean-venv whe
 
 from redis.exceptions import RedisError
 
-from .decision import Decision
+from .decision import Decision, _whole_seconds
 
 __all__ = ["RateLimit", "RateLimitMiddleware", "by_ip", "by_header", "FAIL_OPEN", "FAIL_CLOSED"]
 
@@ -91,8 +91,8 @@ class _Guard:
     def rejection_body(self, decision: Decision) -> dict[str, Any]:
         return {
             "error": "rate_limited",
-            "detail": f"Too many requests for policy '{decision.policy}'.",
-            "retry_after": decision.headers()["Retry-After"],
+            "message": f"Too many requests for policy '{decision.policy}'.",
+            "retry_after": _whole_seconds(decision.retry_after),
         }
 
 
@@ -100,7 +100,7 @@ class _Unavailable(Exception):
     pass
 
 
-_UNAVAILABLE_BODY = {"error": "rate_limiter_unavailable", "detail": "Try again shortly."}
+_UNAVAILABLE_BODY = {"error": "rate_limiter_unavailable", "message": "Try again shortly."}
 
 
 class RateLimit:
