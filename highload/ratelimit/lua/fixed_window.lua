@@ -11,13 +11,7 @@ ALGORITHMS.fixed_window = function(key, now, cost, limit, window)
   local function commit(take, brief)
     if take then count = count + cost end
     local reset = count > 0 and (start + window - now) or 0
-    local covered_until, renew = ttl_plan(reset, now, tonumber(state[3]))
-    if renew then
-      redis.call('HSET', key, 's', start, 'c', count, 'x', covered_until)
-      renew_ttl(key, covered_until, now)
-    else
-      redis.call('HSET', key, 's', start, 'c', count)
-    end
+    save_hash(key, reset, now, tonumber(state[3]), 's', start, 'c', count)
     if brief then return end
     local retry = 0
     if fits then

@@ -15,13 +15,7 @@ ALGORITHMS.leaky_bucket = function(key, now, cost, capacity, rate)
     if level > 0 then
       reset = rate > 0 and level / rate or math.huge
     end
-    local covered_until, renew = ttl_plan(reset, now, tonumber(state[3]))
-    if renew then
-      redis.call('HSET', key, 'v', level, 't', last, 'x', covered_until)
-      renew_ttl(key, covered_until, now)
-    else
-      redis.call('HSET', key, 'v', level, 't', last)
-    end
+    save_hash(key, reset, now, tonumber(state[3]), 'v', level, 't', last)
     if brief then return end
     local retry = 0
     if fits then

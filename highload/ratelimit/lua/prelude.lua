@@ -22,11 +22,18 @@ local function ttl_plan(seconds, now, covered_until)
   return now + 2 * need, true
 end
 
-local function renew_ttl(key, covered_until, now)
-  if covered_until == -1 then
+-- Writes a hash state (field/value pairs) and keeps its TTL covering it; see ttl_plan.
+local function save_hash(key, seconds, now, covered_until, ...)
+  local until_, renew = ttl_plan(seconds, now, covered_until)
+  if not renew then
+    redis.call('HSET', key, ...)
+    return
+  end
+  redis.call('HSET', key, 'x', until_, ...)
+  if until_ == -1 then
     redis.call('PERSIST', key)
   else
-    redis.call('PEXPIRE', key, math.ceil((covered_until - now) * 1000))
+    redis.call('PEXPIRE', key, math.ceil((until_ - now) * 1000))
   end
 end
 

@@ -24,13 +24,7 @@ ALGORITHMS.sliding_window_counter = function(key, now, cost, limit, window)
     elseif previous > 0 then
       reset = start + window - latest
     end
-    local covered_until, renew = ttl_plan(reset, latest, tonumber(state[5]))
-    if renew then
-      redis.call('HSET', key, 's', start, 'c', current, 'p', previous, 'l', latest, 'x', covered_until)
-      renew_ttl(key, covered_until, latest)
-    else
-      redis.call('HSET', key, 's', start, 'c', current, 'p', previous, 'l', latest)
-    end
+    save_hash(key, reset, latest, tonumber(state[5]), 's', start, 'c', current, 'p', previous, 'l', latest)
     if brief then return end
     local retry = 0
     if fits then

@@ -15,13 +15,7 @@ ALGORITHMS.token_bucket = function(key, now, cost, capacity, rate)
     if capacity - tokens > 0 then
       reset = rate > 0 and (capacity - tokens) / rate or math.huge
     end
-    local covered_until, renew = ttl_plan(reset, now, tonumber(state[3]))
-    if renew then
-      redis.call('HSET', key, 'v', tokens, 't', last, 'x', covered_until)
-      renew_ttl(key, covered_until, now)
-    else
-      redis.call('HSET', key, 'v', tokens, 't', last)
-    end
+    save_hash(key, reset, now, tonumber(state[3]), 'v', tokens, 't', last)
     if brief then return end
     local retry = 0
     if fits then
