@@ -16,7 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from . import _validate
+from highload import _validate
+
 from .decision import Decision
 
 __all__ = ["Limiter"]

@@ -6,7 +6,8 @@ import math
 import time
 from collections.abc import Callable
 
-from . import _validate
+from highload import _validate
+
 from .base import Limiter, floor_nonneg
 
 __all__ = ["TokenBucket", "LeakyBucket"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 
-from . import _validate
+from highload import _validate
+
 from .decision import Decision
 from .memory import MemoryBackend
 from .policies import Policy

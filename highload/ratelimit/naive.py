@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import _validate
+from highload import _validate
 
 __all__ = ["NaiveCounterLimiter"]
 

@@ -10,7 +10,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import _validate
+from highload import _validate
+
 from .base import Limiter
 from .buckets import LeakyBucket, TokenBucket
 from .windows import FixedWindow, SlidingWindowCounter, SlidingWindowLog

@@ -17,7 +17,9 @@ from collections.abc import Callable, Sequence
 
 from redis.exceptions import NoScriptError
 
-from . import _validate, scripts
+from highload import _validate
+
+from . import scripts
 from .decision import Decision
 from .policies import Policy
 

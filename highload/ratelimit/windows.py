@@ -7,7 +7,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from . import _validate
+from highload import _validate
+
 from .base import Limiter, floor_nonneg
 
 __all__ = ["FixedWindow", "SlidingWindowLog", "SlidingWindowCounter"]

@@ -29,3 +29,18 @@ def cost(value) -> float:
     if not value > 0:
         raise ValueError(f"cost must be > 0, got {value!r}")
     return value
+
+
+def rate(name: str, value) -> float:
+    """A fraction in (0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not 0 < value <= 1:
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+    return float(value)
+
+
+def choice(name: str, value, options: tuple[str, ...]) -> str:
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
