@@ -68,7 +68,7 @@ class CircuitBreaker:
         self.config, self.name, self._clock = config, name, clock
         self.events = EventPublisher()
         self._lock = threading.Lock()
-        self._state, self._opened_at, self._generation = CLOSED, 0.0, 0
+        self._state, self._opened_at, self._open_until, self._generation = CLOSED, 0.0, 0.0, 0
         self._failures = self._trial_successes = self._in_flight = 0
         self._window = {"consecutive": None, "count": CountWindow, "time": TimeWindow}[config.window]
         self._window = self._window(config.window_size) if self._window else None
@@ -116,6 +116,7 @@ class CircuitBreaker:
         self._trial_successes = self._in_flight = self._failures = 0
         if to == OPEN:
             self._opened_at = now
+            self._open_until = now + self.config.open_timeout
         elif to == CLOSED and self._window is not None:
             self._window.reset()
         self._transitions[(previous, to)] += 1
@@ -128,10 +129,12 @@ class CircuitBreaker:
     def _refresh_fast_path(self) -> None:
         # The closed path skips the lock and the clock when nothing needs a time or a window.
         events = self.events
+        quiet = not (events.all or events.kinds & {"success", "failure", "rejected"})
         self._fast = (
-            self._state == CLOSED and self._window is None and self._latency is None
-            and self._shared is None and not (events.all or events.kinds & {"success", "failure"})
+            self._state == CLOSED and self._window is None and self._shared is None and quiet
         )
+        # An open circuit rejects without the lock until its timeout; then _admit half-opens it.
+        self._fast_open = self._state == OPEN and self._shared is None and quiet
 
     def subscribe(self, listener: Callable[[Event], None], *kinds: str) -> Callable[[], None]:
         """Receive events ("transition", "success", "failure", "ignored", "rejected"); returns an unsubscribe."""
@@ -233,14 +236,23 @@ class CircuitBreaker:
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` through the breaker; raises :class:`CircuitOpenError` when not admitted."""
         if self._fast:
-            generation = self._generation
+            generation, latency = self._generation, self._latency
+            if latency is not None:
+                start = self._clock()
             try:
                 result = fn(*args, **kwargs)
             except BaseException as error:
                 self._fast_failure(generation, error)
                 raise
+            if latency is not None:
+                latency.add(self._clock() - start)  # deque.append is atomic: no lock needed
             self._fast_success(generation)
             return result
+        if self._fast_open:
+            wait = self._open_until - self._clock()
+            if wait > 0:
+                self._rejections += 1
+                raise CircuitOpenError(self.name, wait, OPEN)
         generation, trial, start = self._admit()
         try:
             result = fn(*args, **kwargs)
@@ -253,14 +265,23 @@ class CircuitBreaker:
     async def acall(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """The asyncio twin of :meth:`call`: ``fn`` is awaited."""
         if self._fast:
-            generation = self._generation
+            generation, latency = self._generation, self._latency
+            if latency is not None:
+                start = self._clock()
             try:
                 result = await fn(*args, **kwargs)
             except BaseException as error:
                 self._fast_failure(generation, error)
                 raise
+            if latency is not None:
+                latency.add(self._clock() - start)
             self._fast_success(generation)
             return result
+        if self._fast_open:
+            wait = self._open_until - self._clock()
+            if wait > 0:
+                self._rejections += 1
+                raise CircuitOpenError(self.name, wait, OPEN)
         generation, trial, start = self._admit()
         try:
             result = await fn(*args, **kwargs)

@@ -9,8 +9,12 @@ class CircuitOpenError(Exception):
     """The circuit refused the call. ``retry_after``: seconds until it may admit calls again."""
 
     def __init__(self, name: str = "default", retry_after: float = 0.0, state: str = "open") -> None:
-        self.name, self.retry_after, self.state = name, max(0.0, retry_after), state
-        super().__init__(f"circuit {name!r} is {state}; retry after {self.retry_after:g} s")
+        # Rejections are the hot path of an open circuit: the message is built only when read.
+        super().__init__(name)
+        self.name, self.retry_after, self.state = name, retry_after if retry_after > 0 else 0.0, state
+
+    def __str__(self) -> str:
+        return f"circuit {self.name!r} is {self.state}; retry after {self.retry_after:g} s"
 
 
 class BulkheadFullError(Exception):
