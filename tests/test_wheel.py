@@ -33,6 +33,18 @@ except ImportError as exc:
     assert "highload[viz]" in str(exc), exc
 else:
     raise AssertionError("the widgets imported without their extra")
+from highload.resilience import CircuitBreaker, Retry, backoff_delays
+breaker = CircuitBreaker(failure_threshold=1, clock=clock)
+assert breaker.call(lambda: 42) == 42 and backoff_delays(3, 1) == [1.0, 2.0, 4.0]
+for glue in ("highload.resilience.fastapi", "highload.resilience.flaky"):
+    try:
+        module = __import__(glue, fromlist=["x"])
+        if glue.endswith("flaky"):
+            module.flaky_app()
+    except ImportError as exc:
+        assert "highload[web]" in str(exc), exc
+    else:
+        raise AssertionError(glue + " ran without the web extra")
 print("core ok")
 """
 
