@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from ._harness import Settings, sigterm_as_interrupt
 
-SUITES = ("ratelimit",)
+SUITES = ("ratelimit", "resilience")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,11 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         settings = Settings.full(args.repeats or 5)
 
-    from . import ratelimit
+    suite = importlib.import_module(f".{args.suite}", __package__)
 
     try:
         with sigterm_as_interrupt():
-            return ratelimit.run(settings)
+            return suite.run(settings)
     except KeyboardInterrupt:
         print("\ninterrupted; private servers stopped", file=sys.stderr)
         return 130

@@ -1,4 +1,5 @@
-"""`python -m bench ratelimit --quick` runs end to end and prints every case's row.
+"""`python -m bench ratelimit --quick` and `python -m bench resilience --quick` run end to end
+and print every case's row.
 
 A smoke test only: it asserts nothing about any timing or ratio.
 """
@@ -48,3 +49,39 @@ def test_bench_ratelimit_quick_prints_every_row():
         assert "SKIP" in http_row
     else:
         assert "SKIP" not in http_row, http_row
+
+
+RESILIENCE_ROWS = [
+    "highload CircuitBreaker().call(f)",
+    "highload CircuitBreaker(record_latency=True).call(f)",
+    "pybreaker CircuitBreaker().call(f)",
+    "highload open: call(f) -> CircuitOpenError",
+    "pybreaker open: call(f) -> CircuitBreakerError",
+    "highload CircuitBreaker(shared=RedisBreakerState).call(f)",
+    "pybreaker CircuitBreaker(CircuitRedisStorage).call(f)",
+    "redis-py GET (one round trip)",
+    "highload Retry().call(f)",
+    "tenacity Retrying(stop=stop_after_attempt(3))(f)",
+    "highload @Retry() decorated f()",
+    "tenacity @retry(stop=stop_after_attempt(3)) f()",
+]
+
+
+@pytest.mark.timeout(60)
+def test_bench_resilience_quick_prints_every_row():
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "resilience", "--quick"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=55,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    missing = [row for row in RESILIENCE_ROWS if row not in proc.stdout]
+    assert not missing, f"rows missing from the table: {missing}\n{proc.stdout}"
+    assert any(line.endswith(" info") and "SKIP" in line for line in proc.stdout.splitlines()), \
+        "the footer counts the rows by status"
+    redis_row = next(line for line in proc.stdout.splitlines()
+                     if line.startswith("highload CircuitBreaker(shared=RedisBreakerState).call(f)"))
+    if shutil.which("redis-server") is None:
+        assert "SKIP" in redis_row
+    else:
+        assert "SKIP" not in redis_row, redis_row
