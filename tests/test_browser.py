@@ -3,7 +3,8 @@
 Starts ``scripts/lab`` (what ``make lab`` runs) headless on a free port, in its own session,
 reads the URL with the token Jupyter generated from its output, then drives Debian's chromium through Playwright: open the index, open
 the rate-limiting lesson, Run All, check that the token-bucket sliders and plotly chart render,
-move a slider and check the chart redraws. Screenshots go to ``artifacts/browser/``.
+move a slider and check the chart redraws; then the same for lesson 09's BreakerTimeline.
+Screenshots go to ``artifacts/browser/``.
 
 JupyterLab's user state (workspaces, settings, runtime files) goes to a temporary directory,
 autosave is off, and the test checks the lesson file is byte-for-byte unchanged afterwards:
@@ -35,6 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 LESSON = "course/08_rate_limiting.ipynb"
+LESSON_09 = "course/09_circuit_breaker.ipynb"
 INDEX = "course/index.ipynb"
 ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM = shutil.which("chromium")
@@ -348,6 +350,51 @@ def test_lesson_widgets_render_and_respond(lab, page):
     assert _plot_data(plot) != data_before
 
     assert (ROOT / LESSON).read_bytes() == before, f"the browser run modified {LESSON}"
+
+
+def test_lesson_09_breaker_timeline_renders_and_responds(lab, page):
+    """Lesson 09 runs top to bottom in the lab; the BreakerTimeline redraws when a threshold moves."""
+    before = (ROOT / LESSON_09).read_bytes()
+    nb = _open_notebook(page, lab, LESSON_09, "lesson09-opened.png")
+    _run_all(page, nb)
+
+    # The first BreakerTimeline: a widget box with its sliders ("failure threshold" first) and a FigureWidget.
+    box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
+        has=page.locator(SLIDER)
+    ).filter(has_text="failure threshold").first
+    slider, plot = box.locator(SLIDER).first, box.locator(".js-plotly-plot").first
+    plot.scroll_into_view_if_needed()
+    slider.wait_for(state="visible")
+    page.wait_for_function("gd => (gd.data || []).some(t => t.x && t.x.length)", arg=plot.element_handle())
+    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+    assert "failure threshold" in slider.inner_text()
+    box.screenshot(path=str(ARTIFACTS / "lesson09-timeline.png"))
+
+    readout = slider.locator(".widget-readout")
+    value_before, data_before = readout.inner_text(), _plot_data(plot)
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(5):
+        handle.press("ArrowRight")
+    page.wait_for_function(
+        "([gd, old]) => JSON.stringify((gd.data || []).map(t => [t.x, t.y])) !== old",
+        arg=[plot.element_handle(), data_before],
+    )
+    assert readout.inner_text() != value_before, "the slider's value did not change"
+    _status_bar(page).wait_for()
+    box.screenshot(path=str(ARTIFACTS / "lesson09-timeline-slider-moved.png"))
+    assert _plot_data(plot) != data_before
+    assert "failure_threshold=10" in box.inner_text(), "the title names the new threshold"
+
+    # The retry storm renders too (one FigureWidget per strategy line set).
+    storm = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(has_text="base delay").first
+    storm.scroll_into_view_if_needed()
+    page.wait_for_function("gd => (gd.data || []).some(t => t.x && t.x.length)",
+                           arg=storm.locator(".js-plotly-plot").first.element_handle())
+    storm.screenshot(path=str(ARTIFACTS / "lesson09-retry-storm.png"))
+    page.screenshot(path=str(ARTIFACTS / "lesson09-run-all.png"))
+
+    assert (ROOT / LESSON_09).read_bytes() == before, f"the browser run modified {LESSON_09}"
 
 
 def test_stopping_lab_stops_redis_and_kernels(tmp_path):

@@ -296,3 +296,20 @@ def test_shared_state_outage_keeps_the_local_breaker_working():
     trip(breaker, 1)
     assert breaker.state == "open"
     assert math.isclose(breaker.metrics().failures, 1)
+
+
+def test_latency_percentiles_include_failed_calls_on_the_fast_path():
+    clock = ManualClock()
+    breaker = CircuitBreaker(failure_threshold=10, clock=clock, record_latency=True)
+    assert breaker._fast
+
+    def timeout():
+        clock.advance(2)
+        raise TimeoutError("read timeout")
+
+    for _ in range(3):
+        with pytest.raises(TimeoutError):
+            breaker.call(timeout)
+    breaker.call(lambda: clock.advance(0.25))
+    m = breaker.metrics()
+    assert (m.p50, m.p99) == (2, 2), "the three 2 s timeouts dominate the percentiles"

@@ -222,9 +222,6 @@ class CircuitBreaker:
             detail = {"error": repr(error)} if error is not None else {}
             self._pending.append(Event(self.name, kind, now, duration, detail))
 
-    def _fast_failure(self, generation: int, error: BaseException) -> None:
-        self._finish(generation, False, error, None)
-
     def _fast_success(self, generation: int) -> None:
         self._successes += 1  # a lost increment under heavy thread contention only skews a counter
         if self._failures:
@@ -242,7 +239,8 @@ class CircuitBreaker:
             try:
                 result = fn(*args, **kwargs)
             except BaseException as error:
-                self._fast_failure(generation, error)
+                # A failure's duration (often a timeout) belongs in the latency percentiles too.
+                self._finish(generation, False, error, start if latency is not None else None)
                 raise
             if latency is not None:
                 latency.add(self._clock() - start)  # deque.append is atomic: no lock needed
@@ -271,7 +269,8 @@ class CircuitBreaker:
             try:
                 result = await fn(*args, **kwargs)
             except BaseException as error:
-                self._fast_failure(generation, error)
+                # A failure's duration (often a timeout) belongs in the latency percentiles too.
+                self._finish(generation, False, error, start if latency is not None else None)
                 raise
             if latency is not None:
                 latency.add(self._clock() - start)

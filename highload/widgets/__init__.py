@@ -8,6 +8,8 @@ from __future__ import annotations
 
 _EXPORTS = {
     "TokenBucketVisualizer": ".ratelimit",
+    "BreakerTimeline": ".resilience",
+    "RetryStorm": ".resilience",
     "Quiz": ".quiz",
     "Question": ".quiz",
 }
