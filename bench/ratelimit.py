@@ -10,7 +10,6 @@ Single client, sequential, on a private ``redis-server`` started for the run.
 
 from __future__ import annotations
 
-import importlib.metadata
 import itertools
 import os
 import platform
@@ -35,6 +34,7 @@ from ._harness import (
     server,
     timed_chunk,
 )
+from ._report import redis_server_version, table, version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -337,44 +337,19 @@ def render(rows: list[Row]) -> str:
             f"{min(p.ratios):.2f}-{max(p.ratios):.2f}",
             f">= {row.target:.2f}x" if row.target is not None else "-", row.status,
         ))
-    widths = [max(len(r[i]) for r in [head, *body] if len(r) > 1 and i < len(r)) for i in range(len(head))]
-    numeric = {1, 3, 4}
-
-    def fmt(r: tuple[str, ...]) -> str:
-        if len(r) == 1:
-            return r[0]
-        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))]
-        return "  ".join(cells).rstrip()
-
-    rule = "-" * len(fmt(head))
-    return "\n".join([fmt(head), rule, *(fmt(r) for r in body)])
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "-"
-
-
-def _redis_server_version() -> str:
-    exe = shutil.which("redis-server")
-    if exe is None:
-        return "not installed"
-    words = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.split()
-    return next((w[2:] for w in words if w.startswith("v=")), "?")
+    return table(head, body)
 
 
 def header(s: Settings) -> str:
-    redis_v = _redis_server_version()
+    redis_v = redis_server_version()
     import redis.utils
 
     return "\n".join([
-        f"python {platform.python_version()} | redis-py {_version('redis')} "
+        f"python {platform.python_version()} | redis-py {version('redis')} "
         f"(hiredis: {'yes' if redis.utils.HIREDIS_AVAILABLE else 'no'}) | redis-server {redis_v} | "
-        f"limits {_version('limits')} | fastapi {_version('fastapi')} | uvicorn {_version('uvicorn')} "
-        f"(uvloop: {'yes' if _version('uvloop') != '-' else 'no'}, httptools: "
-        f"{'yes' if _version('httptools') != '-' else 'no'})",
+        f"limits {version('limits')} | fastapi {version('fastapi')} | uvicorn {version('uvicorn')} "
+        f"(uvloop: {'yes' if version('uvloop') != '-' else 'no'}, httptools: "
+        f"{'yes' if version('httptools') != '-' else 'no'})",
         f"{s.repeats} repeat(s) x {s.chunks} chunk(s) per side of ~{s.chunk_seconds * 1000:g} ms; "
         f"HTTP: {s.http_chunks} wrk run(s) of {s.http_seconds} s per side per repeat"
         + (" [--quick: smoke run, numbers are not meaningful]" if s.quick else ""),

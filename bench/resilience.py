@@ -15,18 +15,17 @@ Single thread, sequential; the Redis group uses a private ``redis-server`` start
 
 from __future__ import annotations
 
-import importlib.metadata
 import itertools
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ._harness import Paired, Settings, calibrate, redis_server, timed_chunk
+from ._report import redis_server_version, table, version
 
 #: A side of a group: ``run(n)`` does n calls.
 Run = Callable[[int], None]
@@ -354,39 +353,14 @@ def render(rows: list[Row]) -> str:
             spread = f"{min(row.case_us):.3f}-{max(row.case_us):.3f} us"
         body.append((row.case, _us(row.overhead), row.reference, _us(ref), ratio, spread,
                      _target(row), row.status))
-    widths = [max(len(r[i]) for r in [head, *body] if len(r) > 1 and i < len(r)) for i in range(len(head))]
-    numeric = {1, 3, 4}
-
-    def fmt(r: tuple[str, ...]) -> str:
-        if len(r) == 1:
-            return r[0]
-        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))]
-        return "  ".join(cells).rstrip()
-
-    rule = "-" * len(fmt(head))
-    return "\n".join([fmt(head), rule, *(fmt(r) for r in body)])
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "-"
-
-
-def _redis_server_version() -> str:
-    exe = shutil.which("redis-server")
-    if exe is None:
-        return "not installed"
-    words = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.split()
-    return next((w[2:] for w in words if w.startswith("v=")), "?")
+    return table(head, body)
 
 
 def header(s: Settings) -> str:
     return "\n".join([
-        f"python {platform.python_version()} | pybreaker {_version('pybreaker')} | "
-        f"tenacity {_version('tenacity')} | redis-py {_version('redis')} | "
-        f"redis-server {_redis_server_version()}",
+        f"python {platform.python_version()} | pybreaker {version('pybreaker')} | "
+        f"tenacity {version('tenacity')} | redis-py {version('redis')} | "
+        f"redis-server {redis_server_version()}",
         f"{s.repeats} repeat(s) x {s.chunks} chunk(s) per side of ~{s.chunk_seconds * 1000:g} ms"
         + (" [--quick: smoke run, numbers are not meaningful]" if s.quick else ""),
         "overhead = median over repeats of (1/case rate - 1/direct f() rate), in us per call; "
