@@ -1,8 +1,9 @@
-"""``make grade-demo``: nbgrader end to end on three synthetic submissions.
+"""``make grade-demo``: nbgrader end to end on three synthetic submissions per assignment.
 
-generate the release -> submit a correct, an untouched and a buggy notebook -> autograde ->
-generate feedback -> print the scores. Everything happens in a scratch course under
-``grading/demo`` so the committed ``exercises/`` and any real gradebook are never touched.
+For every assignment in ``solutions/``: generate the release -> submit a correct, an untouched
+and a buggy notebook -> autograde -> generate feedback -> print the scores. Everything happens
+in a scratch course under ``grading/demo`` so the committed ``exercises/`` and any real
+gradebook are never touched.
 """
 
 from __future__ import annotations
@@ -15,20 +16,29 @@ from pathlib import Path
 
 import nbformat
 
-from .release import nbgrader
+from .release import assignments, nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "08_rate_limiting"
 
-#: The buggy student's mistake: a refill that is not capped at capacity.
-BUGS = {
-    "token_bucket": ("min(self.capacity, self._tokens + (now - self._last) * self.refill_rate)",
-                     "self._tokens + (now - self._last) * self.refill_rate"),
+#: Each assignment's buggy student makes one plausible mistake in one solution cell:
+#: ``{assignment: {grade_id: (right, wrong)}}``, applied by string replacement on the solution.
+BUGS: dict[str, dict[str, tuple[str, str]]] = {
+    # A refill that is not capped at capacity.
+    "08_rate_limiting": {
+        "token_bucket": ("min(self.capacity, self._tokens + (now - self._last) * self.refill_rate)",
+                         "self._tokens + (now - self._last) * self.refill_rate"),
+    },
+    # Half-open only after open_timeout has been *exceeded*, not reached: off by one boundary.
+    "09_circuit_breaker": {
+        "circuit_breaker": ("self.clock() - self._opened_at >= self.open_timeout",
+                            "self.clock() - self._opened_at > self.open_timeout"),
+    },
 }
 
 
 @dataclass(frozen=True)
 class Result:
+    assignment: str
     student: str
     score: float
     max_score: float
@@ -59,41 +69,57 @@ def _submission(release: Path, source: Path, bugs: dict[str, tuple[str, str]] | 
     return nb
 
 
+def _students(assignment: str) -> dict[str, dict[str, tuple[str, str]] | None]:
+    """Who submits: the buggy student only where the assignment has a bug to make."""
+    students: dict[str, dict[str, tuple[str, str]] | None] = {"correct": {}, "untouched": None}
+    if assignment in BUGS:
+        students["buggy"] = BUGS[assignment]
+    return students
+
+
 def run(course: Path | None = None) -> list[Result]:
     course = course or ROOT / "grading" / "demo"
     shutil.rmtree(course, ignore_errors=True)
     shutil.copytree(ROOT / "solutions", course / "solutions")
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
 
-    name = f"{ASSIGNMENT}.ipynb"
-    release = course / "exercises" / ASSIGNMENT / name
-    source = course / "solutions" / ASSIGNMENT / name
-    students = {"correct": {}, "untouched": None, "buggy": BUGS}
-    for student, bugs in students.items():
-        folder = course / "grading" / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(_submission(release, source, bugs), folder / name)
-
-    nbgrader(course, "autograde", ASSIGNMENT, "--force")
-    nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
+    submitted: dict[str, list[str]] = {}
+    for assignment in assignments(course):
+        nbgrader(course, "generate_assignment", assignment, "--force")
+        name = f"{assignment}.ipynb"
+        release = course / "exercises" / assignment / name
+        source = course / "solutions" / assignment / name
+        submitted[assignment] = []
+        for student, bugs in _students(assignment).items():
+            folder = course / "grading" / "submitted" / student / assignment
+            folder.mkdir(parents=True)
+            nbformat.write(_submission(release, source, bugs), folder / name)
+            submitted[assignment].append(student)
+        nbgrader(course, "autograde", assignment, "--force")
+        nbgrader(course, "generate_feedback", assignment, "--force")
 
     from nbgrader.api import Gradebook
 
     results = []
     with Gradebook(f"sqlite:///{course / 'grading' / 'gradebook.db'}") as gradebook:
-        for student in students:
-            sub = gradebook.find_submission(ASSIGNMENT, student)
-            feedback = course / "grading" / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
-            results.append(Result(student, sub.score, sub.max_score, feedback))
+        for assignment, students in submitted.items():
+            for student in students:
+                sub = gradebook.find_submission(assignment, student)
+                feedback = course / "grading" / "feedback" / student / assignment / f"{assignment}.html"
+                results.append(Result(assignment, student, sub.score, sub.max_score, feedback))
     return results
 
 
 def main() -> int:
     results = run()
-    print(f"{'student':<10} {'score':>6} / max")
+    width = max(len(r.assignment) for r in results)
+    print(f"{'assignment':<{width}}  {'student':<10} {'score':>6} / max")
     for r in results:
-        print(f"{r.student:<10} {r.score:>6g} / {r.max_score:g}   feedback: {r.feedback.relative_to(ROOT)}")
-    print(json.dumps({r.student: r.score for r in results}))
+        print(f"{r.assignment:<{width}}  {r.student:<10} {r.score:>6g} / {r.max_score:<4g} "
+              f"feedback: {r.feedback.relative_to(ROOT)}")
+    scores: dict[str, dict[str, float]] = {}
+    for r in results:
+        scores.setdefault(r.assignment, {})[r.student] = r.score
+    print(json.dumps(scores))
     return 0
 
 

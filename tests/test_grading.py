@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +24,30 @@ def _normalized(path: Path) -> list[dict]:
     return [{"type": c.cell_type, "source": c.source, "nbgrader": c.metadata.get("nbgrader")} for c in nb.cells]
 
 
+def _solution_lines(source: Path) -> list[str]:
+    """The distinctive lines between BEGIN and END SOLUTION: none may reach a student."""
+    lines, inside = [], False
+    for cell in nbformat.read(source, 4).cells:
+        for line in cell.source.splitlines():
+            if "### BEGIN SOLUTION" in line:
+                inside = True
+            elif "### END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) >= 24:
+                lines.append(line.strip())
+    return lines
+
+
+def _points(source: Path) -> float:
+    return sum(c.metadata.get("nbgrader", {}).get("points", 0) for c in nbformat.read(source, 4).cells
+               if c.metadata.get("nbgrader", {}).get("grade"))
+
+
+def _text(page: Path) -> str:
+    """What a reader sees in an HTML page: tags dropped, entities decoded (code is split into spans)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8")))
+
+
 def test_committed_release_matches_a_fresh_generate(tmp_path):
     shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
     release.generate(tmp_path)
@@ -37,25 +63,39 @@ def test_release_contains_no_solution_or_hidden_tests(notebook):
     text = notebook.read_text(encoding="utf-8")
     for marker in LEAKS:
         assert marker not in text, f"{notebook} contains {marker!r}"
-    solution_source = (ROOT / "solutions" / notebook.relative_to(ROOT / "exercises")).read_text(encoding="utf-8")
-    assert "self._tokens -= cost" in solution_source and "self._tokens -= cost" not in text
+    sources = "\n".join(c.source for c in nbformat.read(notebook, 4).cells)
+    solution = _solution_lines(ROOT / "solutions" / notebook.relative_to(ROOT / "exercises"))
+    assert solution, "the source notebook must have solution code"
+    leaked = [line for line in solution if line in sources]
+    assert not leaked, f"{notebook.name} shows solution lines: {leaked[:3]}"
+
+
+def test_every_assignment_has_a_buggy_student():
+    assert set(demo.BUGS) == set(release.assignments()), "give every assignment one plausible bug in demo.BUGS"
 
 
 def test_grade_demo_scores_and_feedback(tmp_path):
-    results = {r.student: r for r in demo.run(tmp_path / "course")}
-    full = results["correct"].max_score
-    assert full == 12
-    assert results["correct"].score == full
-    assert results["untouched"].score == 0
-    assert 0 < results["buggy"].score < full
-    for r in results.values():
-        html = r.feedback.read_text(encoding="utf-8")
-        for marker in LEAKS:
-            assert marker not in html, f"{r.student}'s feedback shows {marker!r}"
-        assert "def test_" not in html and "@pytest" not in html, f"{r.student}'s feedback shows hidden source"
-    buggy_html = results["buggy"].feedback.read_text(encoding="utf-8")
-    assert "hidden test(s) failed" in buggy_html or "refill is capped at capacity" in buggy_html, \
-        "feedback must say which check failed"
-    untouched_html = results["untouched"].feedback.read_text(encoding="utf-8")
-    assert "self._tokens -= cost" not in untouched_html, "feedback must not reveal the solution"
-    print(json.dumps({k: v.score for k, v in results.items()}))
+    results = demo.run(tmp_path / "course")
+    by_assignment: dict[str, dict[str, demo.Result]] = {}
+    for r in results:
+        by_assignment.setdefault(r.assignment, {})[r.student] = r
+    assert set(by_assignment) == set(release.assignments())
+    for assignment, students in by_assignment.items():
+        source = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+        full = students["correct"].max_score
+        assert full == _points(source) > 0, f"{assignment}: max score"
+        assert students["correct"].score == full, f"{assignment}: the correct answer must score full marks"
+        assert students["untouched"].score == 0, f"{assignment}: the untouched release must score 0"
+        assert 0 < students["buggy"].score < full, f"{assignment}: one bug must cost some points, not all"
+        for r in students.values():
+            text = _text(r.feedback)
+            for marker in LEAKS:
+                assert marker not in text, f"{assignment}: {r.student}'s feedback shows {marker!r}"
+            assert "def test_" not in text and "@pytest" not in text, \
+                f"{assignment}: {r.student}'s feedback shows hidden source"
+        assert re.search(r"\w+Error: \S", _text(students["buggy"].feedback)), \
+            f"{assignment}: feedback must say which check failed, and why"
+        untouched = _text(students["untouched"].feedback)
+        leaked = [line for line in _solution_lines(source) if line in untouched]
+        assert not leaked, f"{assignment}: feedback reveals the solution: {leaked[:3]}"
+    print(json.dumps({a: {s: r.score for s, r in st.items()} for a, st in by_assignment.items()}))
