@@ -12,13 +12,13 @@ from highload.resilience import CircuitBreaker  # noqa: E402
 from highload.resilience.seed_breaker import SeedCircuitBreaker  # noqa: E402
 from highload.widgets import BreakerTimeline, RetryStorm  # noqa: E402
 from highload.widgets.resilience import (  # noqa: E402
-    REJECT_LATENCY,
     SCHEDULES,
     failure_rate_at,
     parse_schedule,
     retry_storm,
     simulate_breaker,
 )
+from highload.widgets.resilience.timeline import REJECT_LATENCY  # noqa: E402
 
 OUTAGE = [(0, 0), (10, 1), (20, 0)]  # down from t = 10 to t = 20
 SETTINGS = {"failure_threshold": 3, "success_threshold": 2, "open_timeout": 5, "half_open_max_calls": 1}
