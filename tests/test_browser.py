@@ -288,6 +288,23 @@ def _plot_data(plot) -> str:
     return plot.evaluate("gd => JSON.stringify((gd.data || []).map(t => [t.x, t.y]))")
 
 
+def _move_slider(page, slider, plot) -> str:
+    """Press ArrowRight five times on ``slider``; wait until ``plot`` redraws. Returns the old data."""
+    readout = slider.locator(".widget-readout")
+    value_before, data_before = readout.inner_text(), _plot_data(plot)
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(5):
+        handle.press("ArrowRight")
+    page.wait_for_function(
+        "([gd, old]) => JSON.stringify((gd.data || []).map(t => [t.x, t.y])) !== old",
+        arg=[plot.element_handle(), data_before],
+    )
+    assert readout.inner_text() != value_before, "the slider's value did not change"
+    _status_bar(page).wait_for()
+    return data_before
+
+
 def test_printed_server_url_with_token_answers(lab):
     """The URL a learner copies from `make lab`'s output opens the lab; a wrong token does not."""
     with urllib.request.urlopen(lab.printed_url, timeout=10) as response:
@@ -334,18 +351,7 @@ def test_lesson_widgets_render_and_respond(lab, page):
     page.screenshot(path=str(ARTIFACTS / "lesson-run-all.png"))
     box.screenshot(path=str(ARTIFACTS / "lesson-widget.png"))
 
-    readout = slider.locator(".widget-readout")
-    value_before, data_before = readout.inner_text(), _plot_data(plot)
-    handle = slider.locator(".noUi-handle").first
-    handle.focus()
-    for _ in range(5):
-        handle.press("ArrowRight")
-    page.wait_for_function(
-        "([gd, old]) => JSON.stringify((gd.data || []).map(t => [t.x, t.y])) !== old",
-        arg=[plot.element_handle(), data_before],
-    )
-    assert readout.inner_text() != value_before, "the slider's value did not change"
-    _status_bar(page).wait_for()
+    data_before = _move_slider(page, slider, plot)
     box.screenshot(path=str(ARTIFACTS / "lesson-widget-slider-moved.png"))
     assert _plot_data(plot) != data_before
 
@@ -370,18 +376,7 @@ def test_lesson_09_breaker_timeline_renders_and_responds(lab, page):
     assert "failure threshold" in slider.inner_text()
     box.screenshot(path=str(ARTIFACTS / "lesson09-timeline.png"))
 
-    readout = slider.locator(".widget-readout")
-    value_before, data_before = readout.inner_text(), _plot_data(plot)
-    handle = slider.locator(".noUi-handle").first
-    handle.focus()
-    for _ in range(5):
-        handle.press("ArrowRight")
-    page.wait_for_function(
-        "([gd, old]) => JSON.stringify((gd.data || []).map(t => [t.x, t.y])) !== old",
-        arg=[plot.element_handle(), data_before],
-    )
-    assert readout.inner_text() != value_before, "the slider's value did not change"
-    _status_bar(page).wait_for()
+    data_before = _move_slider(page, slider, plot)
     box.screenshot(path=str(ARTIFACTS / "lesson09-timeline-slider-moved.png"))
     assert _plot_data(plot) != data_before
     assert "failure_threshold=10" in box.inner_text(), "the title names the new threshold"
