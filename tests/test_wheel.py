@@ -45,6 +45,11 @@ for glue in ("highload.resilience.fastapi", "highload.resilience.flaky"):
         assert "highload[web]" in str(exc), exc
     else:
         raise AssertionError(glue + " ran without the web extra")
+from highload.carts import RedisCartStore
+carts = RedisCartStore(connect(), ttl=60)
+assert carts.add_item("c1", "sku-1", 3) == 3
+carts.remove_item("c1", "sku-1", 1)  # runs the packaged Lua script
+assert carts.get_cart("c1") == {"sku-1": 2}
 print("core ok")
 """
 
@@ -61,6 +66,7 @@ def test_wheel_installs_and_runs_without_extras(tmp_path):
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True)
     names = subprocess.run([sys.executable, "-m", "zipfile", "-l", str(wheel)], capture_output=True, text=True).stdout
     assert "highload/ratelimit/lua/token_bucket.lua" in names, "the Lua scripts ship as package resources"
+    assert "highload/carts/lua/remove_item.lua" in names, "the cart script ships too"
     assert "autograder" not in names and "solutions" not in names, "hidden suites never ship in the wheel"
     done = subprocess.run([str(python), "-c", SMOKE], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0 and "core ok" in done.stdout, done.stderr
