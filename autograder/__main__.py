@@ -1,4 +1,4 @@
-"""``python -m autograder check SUITE --target module:Name`` (exit 0 iff every hidden test passes)."""
+"""``python -m autograder check SUITE --target module:Name`` or ``--target module`` (exit 0 iff every hidden test passes)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("check", help="run a hidden suite against a target class")
     run.add_argument("suite", choices=suites())
-    run.add_argument("--target", required=True, help="module:Name, e.g. highload.ratelimit:TokenBucket")
+    run.add_argument("--target", required=True, help="module:Name (e.g. highload.ratelimit:TokenBucket) or a module (e.g. highload.balancing)")
     run.add_argument("--group", default=None, help="only this group of tests (one graded cell)")
     sub.add_parser("list", help="list the suites")
     args = parser.parse_args(argv)

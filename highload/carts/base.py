@@ -6,9 +6,9 @@ from typing import Protocol, runtime_checkable
 
 __all__ = ["CartStore", "MAX_QTY"]
 
-#: The largest quantity one call may add or remove (a 32-bit int: no real order is bigger,
-#: and it keeps every sum far from the 64-bit limit of Redis's HINCRBY).
-MAX_QTY = 2**31 - 1
+#: The largest quantity one call may add or remove: Redis's HINCRBY works on signed 64-bit
+#: integers. (The shop caps a single request far lower; that is a business rule, not the store's.)
+MAX_QTY = 2**63 - 1
 
 
 @runtime_checkable
