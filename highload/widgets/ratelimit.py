@@ -21,6 +21,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from highload import _validate
 from highload.clock import ManualClock
 from highload.ratelimit import TokenBucket
 
@@ -45,12 +46,7 @@ MAX_SAMPLES = 100_000
 ADMITTED, REJECTED, LEVEL = "#2ca02c", "#d62728", "#1f77b4"
 
 
-def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not value > 0 or math.isinf(value):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+_positive = _validate.finite_positive
 
 
 def _request_times(times: Iterable[float]) -> list[float]:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import numbers
+
+from highload import _validate
 
 GREEN, RED, GREY, BLUE, ORANGE = "#2ca02c", "#d62728", "#7f7f7f", "#1f77b4", "#ff7f0e"
 
-
-def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if not value > 0 or math.isinf(value):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+_positive = _validate.finite_positive
 
 
 def _count(name: str, value, minimum: int = 1) -> int:
