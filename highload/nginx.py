@@ -34,8 +34,8 @@ from pathlib import Path
 
 from highload._proc import kill_group
 
-__all__ = ["NginxServer", "find_nginx", "nginx_config", "upstream_config", "run_nginx",
-           "NGINX_MISSING", "NEXT_UPSTREAM_CONDITIONS"]
+__all__ = ["NginxServer", "find_nginx", "nginx_config", "upstream_config", "run_nginx", "start_nginx",
+           "NGINX_MISSING", "NEXT_UPSTREAM_CONDITIONS", "BALANCE_METHODS"]
 
 NGINX_MISSING = "nginx is not installed: install it with `apt-get install nginx` (Debian/Ubuntu)"
 
@@ -44,6 +44,10 @@ NEXT_UPSTREAM_CONDITIONS = frozenset({
     "error", "timeout", "invalid_header", "http_500", "http_502", "http_503", "http_504",
     "http_403", "http_404", "http_429", "non_idempotent", "off",
 })
+
+#: How the upstream picks a server: nginx's default, ``least_conn``, ``ip_hash``, or a consistent
+#: hash of a cookie (``hash $cookie_NAME consistent``: open-source nginx's sticky sessions).
+BALANCE_METHODS = ("round_robin", "least_conn", "ip_hash", "cookie")
 
 # Debian installs nginx in /usr/sbin, which is not on a non-root user's PATH.
 _SBIN_PATHS = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
@@ -127,6 +131,8 @@ def upstream_config(
     read_timeout: float = 5,
     send_timeout: float = 5,
     name: str = "backend",
+    balance: str = "round_robin",
+    sticky_cookie: str = "session",
 ) -> str:
     """The seed's passive-health-check setup as a complete ``nginx.conf``.
 
@@ -135,6 +141,9 @@ def upstream_config(
     that proxies everything to it with ``proxy_next_upstream`` retries. Every response carries
     ``X-Upstream-Addr`` and ``X-Upstream-Status`` (``$upstream_addr``/``$upstream_status``),
     so a client can see which servers were tried: ``"500, 200"`` means one retry.
+
+    ``balance`` is one of :data:`BALANCE_METHODS`; ``"cookie"`` hashes the ``sticky_cookie``
+    cookie, so one client's requests keep landing on one server while it is up.
     """
     if isinstance(upstreams, str) or not upstreams:
         raise ValueError(f"upstreams must be a non-empty list of 'host:port', got {upstreams!r}")
@@ -153,9 +162,18 @@ def upstream_config(
                          f"{sorted(NEXT_UPSTREAM_CONDITIONS)}, got {next_upstream!r}")
     if not re.fullmatch(r"[A-Za-z_][\w]*", name):
         raise ValueError(f"name must be an nginx upstream name (letters, digits, _), got {name!r}")
+    if balance not in BALANCE_METHODS:
+        raise ValueError(f"balance must be one of {BALANCE_METHODS}, got {balance!r}")
+    if not isinstance(sticky_cookie, str) or not re.fullmatch(r"[A-Za-z_][\w]*", sticky_cookie):
+        raise ValueError(f"sticky_cookie must be a cookie name (letters, digits, _), got {sticky_cookie!r}")
+    if backup and balance in ("ip_hash", "cookie"):
+        # nginx refuses `backup` together with the hash methods.
+        raise ValueError(f"backup servers cannot be combined with balance={balance!r} (nginx refuses it)")
+    method = {"round_robin": "", "least_conn": "least_conn;", "ip_hash": "ip_hash;",
+              "cookie": f"hash $cookie_{sticky_cookie} consistent;"}[balance]
     health = f"max_fails={max_fails} fail_timeout={_duration(fail_timeout, 'fail_timeout')}"
     servers = [f"server {a} {health};" for a in primaries] + [f"server {a} backup;" for a in backups]
-    server_lines = "\n".join("    " + s for s in servers)
+    server_lines = "\n".join("    " + s for s in ([method] if method else []) + servers)
     http = f"""\
 upstream {name} {{
     # Shared memory for the failure counters, so they hold across worker processes too.
@@ -190,6 +208,7 @@ class NginxServer:
     port: int
     prefix: Path
     process: subprocess.Popen = field(repr=False)
+    owns_prefix: bool = field(default=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -199,6 +218,12 @@ class NginxServer:
     def error_log(self) -> str:
         """Everything nginx logged so far, e.g. ``upstream server temporarily disabled``."""
         return (self.prefix / "error.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Kill nginx's process group; remove the prefix if it was a temporary one. Idempotent."""
+        kill_group(self.process)
+        if self.owns_prefix:
+            shutil.rmtree(self.prefix, ignore_errors=True)
 
 
 _LISTEN = re.compile(r"(?<![\w$])listen\s+(?:(?P<host>[\w.\-]+|\[[^\]]+\]):)?(?P<port>\d+)\b")
@@ -228,17 +253,16 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def run_nginx(config_text: str, *, port: int | None = None, prefix: str | os.PathLike | None = None,
-              startup_timeout: float = 10) -> Iterator[NginxServer]:
-    """Start nginx on ``config_text`` and yield a :class:`NginxServer` once its port accepts.
+def start_nginx(config_text: str, *, port: int | None = None, prefix: str | os.PathLike | None = None,
+                startup_timeout: float = 10) -> NginxServer:
+    """Start nginx on ``config_text`` and return a :class:`NginxServer` once its port accepts.
 
     Runs ``nginx -p PREFIX -c PREFIX/nginx.conf -e stderr`` in its own session, with stderr
     (the error log) in ``PREFIX/error.log``. The port comes from the config's first ``listen``
-    directive unless ``port`` is given. ``prefix`` defaults to a fresh temporary directory,
-    removed afterwards. The process group is killed on exit, on error and on a startup
-    timeout. Raises ``FileNotFoundError`` naming ``apt-get install nginx`` when nginx is
-    missing, and ``RuntimeError`` with nginx's own message when it does not start.
+    directive unless ``port`` is given. ``prefix`` defaults to a fresh temporary directory that
+    :meth:`NginxServer.stop` removes. Raises ``FileNotFoundError`` naming ``apt-get install
+    nginx`` when nginx is missing, and ``RuntimeError`` with nginx's own message when it does
+    not start (the process group is killed first). The caller owns the result: call ``stop()``.
     """
     exe = find_nginx()
     if exe is None:
@@ -258,23 +282,36 @@ def run_nginx(config_text: str, *, port: int | None = None, prefix: str | os.Pat
             process = subprocess.Popen([exe, "-p", f"{root}/", "-c", str(conf), "-e", "stderr"],
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                        start_new_session=True)
-        server = NginxServer(host=host, port=port, prefix=root, process=process)
-        try:
-            deadline = time.monotonic() + startup_timeout
-            while True:
-                # nginx writes its pid file only after binding every listen socket, so a port
-                # that accepts while the pid file is missing belongs to somebody else.
-                if (pid_file is None or pid_file.exists()) and _accepts(host, port):
-                    break
-                if process.poll() is not None or time.monotonic() > deadline:
-                    state = f"exit code {process.returncode}" if process.returncode is not None \
-                        else f"no answer within {startup_timeout} s"
-                    raise RuntimeError(f"nginx did not start on {host}:{port} ({state}): "
-                                       f"{server.error_log().strip() or 'no output'}")
-                time.sleep(0.02)  # waiting for nginx to listen, not a timing assertion
-            yield server
-        finally:
-            kill_group(process)
-    finally:
+    except BaseException:
         if own_prefix:
             shutil.rmtree(root, ignore_errors=True)
+        raise
+    server = NginxServer(host=host, port=port, prefix=root, process=process, owns_prefix=own_prefix)
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            # nginx writes its pid file only after binding every listen socket, so a port
+            # that accepts while the pid file is missing belongs to somebody else.
+            if (pid_file is None or pid_file.exists()) and _accepts(host, port):
+                return server
+            if process.poll() is not None or time.monotonic() > deadline:
+                state = f"exit code {process.returncode}" if process.returncode is not None \
+                    else f"no answer within {startup_timeout} s"
+                raise RuntimeError(f"nginx did not start on {host}:{port} ({state}): "
+                                   f"{server.error_log().strip() or 'no output'}")
+            time.sleep(0.02)  # waiting for nginx to listen, not a timing assertion
+    except BaseException:
+        server.stop()
+        raise
+
+
+@contextlib.contextmanager
+def run_nginx(config_text: str, *, port: int | None = None, prefix: str | os.PathLike | None = None,
+              startup_timeout: float = 10) -> Iterator[NginxServer]:
+    """:func:`start_nginx` as a context manager: the process group is killed on exit and on
+    error, and a temporary prefix is removed."""
+    server = start_nginx(config_text, port=port, prefix=prefix, startup_timeout=startup_timeout)
+    try:
+        yield server
+    finally:
+        server.stop()

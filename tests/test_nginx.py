@@ -134,3 +134,23 @@ def test_a_disabled_upstream_gets_traffic_again_after_fail_timeout(downstream):
             time.sleep(0.05)  # polling until nginx probes the recovered server, not a timing assertion
         assert "sick" in {name for _, name, _ in seen}, "after fail_timeout nginx tries the server again"
         assert {s for s, _, _ in seen} == {200}, "and clients saw no error meanwhile"
+
+
+@pytest.mark.parametrize("balance, directive", [
+    ("round_robin", None), ("least_conn", "least_conn;"), ("ip_hash", "ip_hash;"),
+    ("cookie", "hash $cookie_session consistent;"),
+])
+def test_balance_methods_write_nginx_directives(balance, directive):
+    conf = upstream_config(["127.0.0.1:8001", "127.0.0.1:8002"], listen_port=8080, balance=balance)
+    upstream = conf[conf.index("upstream backend"):conf.index("server {")]
+    for other in ("least_conn;", "ip_hash;", "hash $cookie"):
+        assert (other in upstream) == (directive is not None and directive.startswith(other))
+
+
+def test_balance_is_validated_and_hash_methods_refuse_backups():
+    with pytest.raises(ValueError, match="balance must be one of"):
+        upstream_config(["127.0.0.1:8001"], listen_port=8080, balance="random")
+    with pytest.raises(ValueError, match="backup servers cannot be combined with balance='ip_hash'"):
+        upstream_config(["127.0.0.1:8001"], ["127.0.0.1:8002"], listen_port=8080, balance="ip_hash")
+    with pytest.raises(ValueError, match="sticky_cookie must be a cookie name"):
+        upstream_config(["127.0.0.1:8001"], listen_port=8080, balance="cookie", sticky_cookie="a b")

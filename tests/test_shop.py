@@ -346,3 +346,56 @@ def test_module_rejects_an_unknown_cart_kind():
     r = subprocess.run([sys.executable, "-m", "highload.shop", "--carts", "disk"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "--carts" in r.stderr
+
+
+# -- a fixed per-instance capacity (the scaling bench's workload) ----------------------------
+
+
+def test_simulated_capacity_admits_at_most_max_in_flight_and_queues_the_rest():
+    from highload.shop.capacity import SimulatedCapacity
+
+    inside, peak, release = 0, 0, None
+
+    async def app(scope, receive, send):
+        nonlocal inside, peak
+        inside += 1
+        peak = max(peak, inside)
+        await release.wait()
+        inside -= 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def scenario():
+        nonlocal release
+        release = asyncio.Event()
+        limited = SimulatedCapacity(app, max_in_flight=2, io_delay=0)
+        transport = httpx.ASGITransport(app=limited)
+        async with httpx.AsyncClient(transport=transport, base_url="http://shop") as client:
+            calls = [asyncio.ensure_future(client.get("/cart/c1")) for _ in range(5)]
+            for _ in range(20):  # let every request reach the semaphore
+                await asyncio.sleep(0)
+            admitted = inside
+            release.set()
+            responses = await asyncio.gather(*calls)
+        return admitted, responses
+
+    admitted, responses = asyncio.run(scenario())
+    assert admitted == 2, "two admitted, three waiting in line"
+    assert peak == 2
+    assert [r.status_code for r in responses] == [200] * 5, "the waiting requests are served, not refused"
+
+
+def test_health_bypasses_the_capacity_limit():
+    shop = Shop(create_app(ShopSettings(instance_id="A", max_in_flight=1, io_delay=0.0)))
+    assert shop.get("/health").status_code == 200
+    assert shop.get("/products").headers["x-served-by"] == "A"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"max_in_flight": 0}, "max_in_flight must be an int >= 1 or None, got 0"),
+    ({"max_in_flight": 2, "io_delay": -1}, "io_delay must be a number of seconds >= 0, got -1"),
+    ({"io_delay": 0.05}, "io_delay=0.05 needs max_in_flight"),
+])
+def test_capacity_settings_are_validated(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ShopSettings(instance_id="A", **kwargs)

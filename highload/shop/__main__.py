@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--carts", choices=CART_KINDS, default="memory")
     parser.add_argument("--redis-url", default=None, help="default: REDIS_URL, else embedded fakeredis")
     parser.add_argument("--cart-ttl", type=float, default=DEFAULT_CART_TTL, help="seconds")
+    parser.add_argument("--max-in-flight", type=int, default=None,
+                        help="admit at most this many requests at once (a fixed capacity)")
+    parser.add_argument("--io-delay", type=float, default=0.0,
+                        help="seconds of simulated I/O per admitted request (needs --max-in-flight)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     try:
@@ -23,8 +27,12 @@ def main(argv: list[str] | None = None) -> None:
         from .app import create_app
     except ImportError:
         parser.exit(2, 'highload.shop needs the web extra: pip install "highload[web]"\n')
-    settings = ShopSettings(instance_id=args.instance_id or default_instance_id(), carts=args.carts,
-                            redis_url=args.redis_url, cart_ttl=args.cart_ttl)
+    try:
+        settings = ShopSettings(instance_id=args.instance_id or default_instance_id(), carts=args.carts,
+                                redis_url=args.redis_url, cart_ttl=args.cart_ttl,
+                                max_in_flight=args.max_in_flight, io_delay=args.io_delay)
+    except ValueError as exc:
+        parser.error(str(exc))
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
 
 

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from highload.carts import CartStore, InMemoryCartStore, RedisCartStore
 
+from .capacity import SimulatedCapacity
 from .settings import ShopSettings
 
 __all__ = ["create_app", "ServedBy", "AddItem", "MAX_QTY_PER_REQUEST", "CART_ID_PATTERN"]
@@ -88,6 +89,10 @@ def create_app(settings: ShopSettings | None = None, *, carts: CartStore | None 
 
     app = FastAPI(title=f"highload shop ({settings.instance_id})")
     app.state.settings, app.state.carts = settings, store
+    if settings.max_in_flight is not None:
+        app.add_middleware(SimulatedCapacity, max_in_flight=settings.max_in_flight,
+                           io_delay=settings.io_delay)
+    # Added last, so outermost: even a request waiting for a slot is answered with X-Served-By.
     app.add_middleware(ServedBy, instance_id=settings.instance_id)
 
     @app.exception_handler(RequestValidationError)

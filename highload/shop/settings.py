@@ -24,13 +24,20 @@ def default_instance_id() -> str:
 class ShopSettings:
     """``carts`` picks the cart store: ``"memory"`` (per process: the stateful anti-pattern)
     or ``"redis"`` (shared; ``redis_url=None`` means :func:`highload.store.connect`, i.e.
-    ``REDIS_URL`` or the embedded fakeredis). ``cart_ttl`` is in seconds."""
+    ``REDIS_URL`` or the embedded fakeredis). ``cart_ttl`` is in seconds.
+
+    ``max_in_flight`` and ``io_delay`` give the instance a fixed capacity for scaling
+    experiments (see :mod:`highload.shop.capacity`): at most ``max_in_flight`` requests at
+    once, each holding ``io_delay`` seconds of simulated I/O. ``None``/``0`` mean unlimited
+    and no delay."""
 
     instance_id: str = field(default_factory=default_instance_id)
     carts: str = "memory"
     redis_url: str | None = None
     cart_ttl: float = DEFAULT_CART_TTL
     catalog: Catalog = CATALOG
+    max_in_flight: int | None = None
+    io_delay: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.instance_id, str) or not self.instance_id:
@@ -40,5 +47,13 @@ class ShopSettings:
         ttl = self.cart_ttl
         if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < float("inf"):
             raise ValueError(f"cart_ttl must be a number > 0, got {ttl!r}")
+        limit = self.max_in_flight
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValueError(f"max_in_flight must be an int >= 1 or None, got {limit!r}")
+        delay = self.io_delay
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay < float("inf"):
+            raise ValueError(f"io_delay must be a number of seconds >= 0, got {delay!r}")
+        if delay and limit is None:
+            raise ValueError(f"io_delay={delay!r} needs max_in_flight: a delay without a limit adds latency, not a capacity")
         if not isinstance(self.catalog, Catalog):
             raise ValueError(f"catalog must be a highload.shop.Catalog, got {self.catalog!r}")
