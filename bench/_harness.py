@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -36,6 +37,7 @@ __all__ = [
     "redis_server",
     "server",
     "sigterm_as_interrupt",
+    "wrk",
 ]
 
 #: One chunk of a side: run it once, get back (operations done, seconds taken).
@@ -277,3 +279,18 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+_WRK_DONE = re.compile(r"(\d+) requests in ([\d.]+)(us|ms|s|m)\b")
+_UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def wrk(port: int, seconds: int, connections: int = 4, path: str = "/") -> tuple[float, float]:
+    """One bounded wrk run: (requests, seconds). Any non-2xx answer or socket error fails."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s",
+           f"http://127.0.0.1:{port}{path}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    done = _WRK_DONE.search(out)
+    if done is None or "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk run was not clean:\n{out}")
+    return float(done.group(1)), float(done.group(2)) * _UNIT[done.group(3)]

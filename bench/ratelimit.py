@@ -13,9 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import platform
-import re
 import shutil
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -33,6 +31,7 @@ from ._harness import (
     redis_server,
     server,
     timed_chunk,
+    wrk,
 )
 from ._report import redis_server_version, table, version
 
@@ -231,8 +230,6 @@ def memory_rows(s: Settings) -> Iterator[Row]:
 # HTTP
 # --------------------------------------------------------------------------------------------
 
-_WRK_DONE = re.compile(r"(\d+) requests in ([\d.]+)(us|ms|s|m)\b")
-_UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 
 
 def _get(port: int) -> tuple[int, dict[str, str]]:
@@ -255,17 +252,6 @@ def _uvicorn(app: str):
                 "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"]
 
     return server(argv, _http_ready, f"uvicorn {app}", cwd=str(ROOT), env=env)
-
-
-def wrk(port: int, seconds: int, connections: int = 4) -> tuple[float, float]:
-    """One bounded wrk run: (requests, seconds). Any non-2xx answer or socket error fails."""
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s",
-           f"http://127.0.0.1:{port}/"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
-    done = _WRK_DONE.search(out)
-    if done is None or "Non-2xx" in out or "Socket errors" in out:
-        raise RuntimeError(f"wrk run was not clean:\n{out}")
-    return float(done.group(1)), float(done.group(2)) * _UNIT[done.group(3)]
 
 
 def _wrk_chunk(srv: Server, seconds: int) -> Callable[[], tuple[float, float, float]]:

@@ -85,3 +85,30 @@ def test_bench_resilience_quick_prints_every_row():
         assert "SKIP" in redis_row
     else:
         assert "SKIP" not in redis_row, redis_row
+
+
+SCALING_ROWS = ["1 instance", "2 instances", "3 instances", "embedded proxy (asyncio + httpx)",
+                "InMemoryCartStore", "RedisCartStore (private redis-server)",
+                "floor: next(itertools.cycle(servers))", "SmoothWeightedRoundRobin.next()",
+                "LeastConnections acquire()+release()", "PowerOfTwoChoices acquire()+release()",
+                "ConsistentHash.pick(key), 100 replicas"]
+
+
+@pytest.mark.timeout(240)
+def test_bench_scaling_quick_prints_every_row():
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    proc = subprocess.run([sys.executable, "-m", "bench", "scaling", "--quick"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=230)
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    missing = [row for row in SCALING_ROWS if row not in proc.stdout]
+    assert not missing, f"rows missing from the tables: {missing}\n{proc.stdout}"
+    complete = all(shutil.which(tool) for tool in ("wrk", "redis-server")) and highload_nginx() is not None
+    scaling = [line for line in proc.stdout.splitlines() if line.startswith(("2 instances", "3 instances"))]
+    assert len(scaling) == 4, proc.stdout
+    assert all(("SKIP" in line) != complete for line in scaling), proc.stdout
+
+
+def highload_nginx():
+    from highload.nginx import find_nginx
+
+    return find_nginx()
