@@ -1,0 +1,140 @@
+"""What the sync and asyncio read-through caches share: setup, validation and the read decision."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from .config import CacheConfig, make_rng, xfetch_due
+from .entry import Entry
+from .events import Recorder
+from .memory import AsyncMemoryBackend, MemoryBackend
+from .metrics import CacheMetrics
+from .stores import check_store
+
+# What a read does with the entry it found.
+HIT, STALE, EARLY, MISS = "hit", "stale", "early", "miss"
+
+
+def check_clock(clock) -> Callable[[], float]:
+    if not callable(clock):
+        raise TypeError(f"clock must be a zero-argument callable returning seconds, got {clock!r}")
+    return clock
+
+
+def check_name(name) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty str, got {name!r}")
+    return name
+
+
+def is_async_backend(backend) -> bool:
+    return inspect.iscoroutinefunction(getattr(backend, "lookup", None))
+
+
+def make_config(ttl, config: CacheConfig | None, options: dict) -> CacheConfig:
+    if config is None:
+        if ttl is None:
+            raise TypeError("ttl is required (seconds an entry stays fresh), or pass config=CacheConfig(...)")
+        return CacheConfig(ttl, **options)
+    if not isinstance(config, CacheConfig):
+        raise TypeError(f"config must be a CacheConfig, got {config!r}")
+    if ttl is not None or options:
+        raise TypeError("pass settings either in config= or as ttl and keywords, not both")
+    return config
+
+
+def pick_backend(backend, max_entries, *, asynchronous: bool):
+    if backend is None:
+        memory = MemoryBackend(max_entries)
+        return AsyncMemoryBackend(memory) if asynchronous else memory
+    if max_entries is not None:
+        raise TypeError(
+            "max_entries sizes the default memory backend; with backend= pass MemoryBackend(max_entries) "
+            "(on Redis, bound memory with maxmemory and maxmemory-policy allkeys-lru)"
+        )
+    if asynchronous:
+        if isinstance(backend, MemoryBackend):
+            return AsyncMemoryBackend(backend)
+        if not is_async_backend(backend):
+            raise TypeError(f"backend must be an asyncio backend (e.g. AsyncRedisBackend), got {backend!r}")
+    elif is_async_backend(backend):
+        raise TypeError(f"backend {backend!r} is asyncio-only: use the Async... cache")
+    return backend
+
+
+class ReadThroughBase:
+    """State and decisions common to :class:`CacheAside` and :class:`AsyncCacheAside`."""
+
+    _asynchronous = False
+
+    def _setup(self, loader, ttl, max_entries, clock, backend, store, name, rng, config, options) -> None:
+        if loader is not None and not callable(loader):
+            raise TypeError(f"loader must be callable with a key, got {loader!r}")
+        self.config = make_config(ttl, config, options)
+        self.backend = pick_backend(backend, max_entries, asynchronous=self._asynchronous)
+        self.loader = loader
+        self.store = None if store is None else check_store(store, asynchronous=self._asynchronous)
+        self.name = check_name(name)
+        self._clock = check_clock(self.backend.default_clock if clock is None else clock)
+        self._rng = make_rng(rng)
+        self._outage = self.backend.outage_errors
+        self._rec = Recorder(self.name, self._clock)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, ttl={self.config.ttl!r}, backend={self.backend!r})"
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """The exercise's counters: exactly ``hits``, ``misses`` and ``loads``."""
+        counts = self._rec.counts()
+        return {"hits": counts["hits"], "misses": counts["misses"], "loads": counts["loads"]}
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Every counter in :data:`~highload.cache.events.COUNTERS`: stale hits, coalesced waits, ..."""
+        return self._rec.counts()
+
+    def metrics(self) -> CacheMetrics:
+        """Counters plus load-latency percentiles, as one snapshot."""
+        return CacheMetrics.from_recorder(self._rec)
+
+    def subscribe(self, listener: Callable, *kinds: str) -> Callable[[], None]:
+        """Call ``listener(event)`` for every event (or only ``kinds``); returns an unsubscribe."""
+        return self._rec.subscribe(listener, *kinds)
+
+    def _loader_for(self, loader):
+        loader = self.loader if loader is None else loader
+        if loader is None:
+            raise TypeError("no loader: pass loader= to the cache or to get_or_load(key, loader)")
+        if not callable(loader):
+            raise TypeError(f"loader must be callable with a key, got {loader!r}")
+        return loader
+
+    def _decide(self, entry: Entry | None, now: float) -> str:
+        if entry is None:
+            return MISS
+        if entry.is_fresh(now):
+            if self.config.xfetch_beta and xfetch_due(entry, now, self.config.xfetch_beta, self._rng):
+                return EARLY
+            return HIT
+        if entry.is_servable(now):
+            return STALE
+        return MISS
+
+    def _entry(self, value: Any, started: float, finished: float) -> Entry | None:
+        return self.config.entry(value, started, finished, self._rng)
+
+    def _written(self, value: Any) -> Entry | None:
+        now = self._clock()
+        return self.config.entry(value, now, now, self._rng)
+
+    def _require_store(self):
+        if self.store is None:
+            raise TypeError("no store: pass store= (a MutableMapping, e.g. Database().users) to write through it")
+        return self.store

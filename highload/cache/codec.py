@@ -1,0 +1,71 @@
+"""How values cross the wire to Redis: a codec for the value, and a small header for the entry.
+
+JSON is the default: it is safe to read from a shared server and readable in
+``redis-cli``, but it turns tuples into lists and dict keys into strings. Use
+:class:`PickleCodec` only when every writer to that Redis is trusted: unpickling runs code.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any, Protocol, runtime_checkable
+
+from .entry import Entry
+
+__all__ = ["Codec", "JsonCodec", "PickleCodec", "pack", "unpack", "check_codec"]
+
+
+@runtime_checkable
+class Codec(Protocol):
+    """Turns values into bytes and back."""
+
+    def dumps(self, value: Any) -> bytes: ...
+
+    def loads(self, data: bytes) -> Any: ...
+
+
+class JsonCodec:
+    """Compact UTF-8 JSON."""
+
+    def dumps(self, value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def loads(self, data: bytes) -> Any:
+        return json.loads(data)
+
+    def __repr__(self) -> str:
+        return "JsonCodec()"
+
+
+class PickleCodec:
+    """Any picklable value, exactly. Only for a Redis that no untrusted party can write to."""
+
+    def dumps(self, value: Any) -> bytes:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def loads(self, data: bytes) -> Any:
+        return pickle.loads(data)  # noqa: S301 - documented: trusted servers only
+
+    def __repr__(self) -> str:
+        return "PickleCodec()"
+
+
+def check_codec(codec) -> Codec:
+    if codec is None:
+        return JsonCodec()
+    if not isinstance(codec, Codec):
+        raise TypeError(f"codec must have dumps(value) -> bytes and loads(bytes), got {codec!r}")
+    return codec
+
+
+def pack(entry: Entry, codec: Codec) -> bytes:
+    """``created ttl stale delta`` (repr floats: exact round trips) then a newline and the value."""
+    head = f"{entry.created!r} {entry.ttl!r} {entry.stale!r} {entry.delta!r}\n".encode()
+    return head + codec.dumps(entry.value)
+
+
+def unpack(data: bytes, codec: Codec) -> Entry:
+    head, _, body = data.partition(b"\n")
+    created, ttl, stale, delta = (float(x) for x in head.split())
+    return Entry(codec.loads(body), created, ttl, stale, delta)

@@ -1,0 +1,44 @@
+"""What a cache holds per key: the value plus the times that decide fresh, stale and early refresh."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Entry"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One cached value.
+
+    ``created`` is the clock reading taken after the loader returned, so an entry's age
+    never includes its own load. ``ttl`` is this entry's lifetime (already jittered),
+    ``stale`` the extra seconds it may be served while a refresh runs
+    (stale-while-revalidate), and ``delta`` how long the load took (XFetch's recompute
+    time). A ``value`` of ``None`` is a negative entry: "the loader found nothing".
+    """
+
+    value: Any
+    created: float
+    ttl: float = math.inf
+    stale: float = 0.0
+    delta: float = 0.0
+
+    def age(self, now: float) -> float:
+        """Seconds since the entry was stored."""
+        return now - self.created
+
+    def is_fresh(self, now: float) -> bool:
+        """Younger than its ttl: ``age < ttl``."""
+        return now - self.created < self.ttl
+
+    def is_servable(self, now: float) -> bool:
+        """Fresh, or expired but still inside its stale-while-revalidate window."""
+        return now - self.created < self.ttl + self.stale
+
+    @property
+    def expires(self) -> float:
+        """The clock reading at which the entry stops being fresh."""
+        return self.created + self.ttl

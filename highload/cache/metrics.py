@@ -1,0 +1,41 @@
+"""A cache's counters and load latency as one snapshot, for dashboards and lessons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["CacheMetrics"]
+
+
+@dataclass(frozen=True)
+class CacheMetrics:
+    """Counters since the cache was created, plus load-latency percentiles (clock seconds)."""
+
+    name: str
+    hits: int
+    misses: int
+    loads: int
+    load_errors: int
+    stale_hits: int
+    early_refreshes: int
+    coalesced: int
+    lock_waits: int
+    invalidations: int
+    writes: int
+    flushes: int
+    backend_errors: int
+    load_p50: float | None = None
+    load_p95: float | None = None
+    load_p99: float | None = None
+
+    @property
+    def hit_ratio(self) -> float:
+        """Reads served from the cache (fresh or stale) per read; 0.0 before any read."""
+        served = self.hits + self.stale_hits
+        reads = served + self.misses + self.early_refreshes
+        return served / reads if reads else 0.0
+
+    @classmethod
+    def from_recorder(cls, recorder) -> CacheMetrics:
+        p50, p95, p99 = recorder.percentiles(0.5, 0.95, 0.99)
+        return cls(recorder.name, **recorder.counts(), load_p50=p50, load_p95=p95, load_p99=p99)

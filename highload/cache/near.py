@@ -1,0 +1,238 @@
+"""Near-cache: a small LRU inside each process, in front of the shared Redis cache.
+
+A local hit costs no round trip at all. Coherence comes from Redis pub/sub: every write
+or invalidation through a :class:`RedisBackend` publishes the key's name on
+``{prefix}invalidate`` (inside the same Lua script as the write), and each near-cache
+drops that key from its LRU when it reads the message.
+
+* Each read first applies the invalidations that have already arrived (a non-blocking
+  socket read), so a near-cache lags Redis only by delivery time.
+* :meth:`NearCache.drain` is the explicit sync point. It sends PING on the subscriber
+  connection and applies every message until the matching PONG. Redis answers in order,
+  so every invalidation published before ``drain()`` began has been applied when it
+  returns: tests and "read your own writes" code never wait on delivery timing.
+* Pub/sub delivers at most once. If the subscriber connection drops (or a drain cannot
+  finish), messages may have been missed, so the whole LRU is cleared: reads fail open
+  to Redis and the loader. ``local_ttl`` bounds staleness even then.
+
+Redis 6 client-side caching (RESP3 ``CLIENT TRACKING``) does the same job inside the
+server; pub/sub is used here because it works on every Redis and on fakeredis.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from highload import _validate
+
+from .aside import CacheAside
+from .async_aside import AsyncCacheAside
+from .entry import Entry
+from .events import Recorder
+from .memory import MemoryBackend
+from .metrics import CacheMetrics
+from .redis_backend import OUTAGE_ERRORS, RedisBackend
+
+__all__ = ["NearCache", "NearBase"]
+
+
+def _text(data) -> str:
+    return data.decode() if isinstance(data, bytes) else str(data)
+
+
+class NearBase:
+    """What the sync and asyncio near-caches share: the local LRU, counters and message handling."""
+
+    remote: CacheAside | AsyncCacheAside
+
+    def _setup(self, max_entries, local_ttl, drain_timeout, poll_on_read) -> None:
+        config = self.remote.config
+        self.local = MemoryBackend(_validate.integer("max_entries", max_entries, minimum=1))
+        self.local_ttl = config.ttl if local_ttl is None else _validate.number(
+            "local_ttl", local_ttl, minimum=0, inclusive=False)
+        self.drain_timeout = _validate.finite_positive("drain_timeout", drain_timeout)
+        if not isinstance(poll_on_read, bool):
+            raise TypeError(f"poll_on_read must be True or False, got {poll_on_read!r}")
+        self.poll_on_read = poll_on_read
+        self.backend = self.remote.backend
+        self._clock = self.remote.clock
+        self._rec = Recorder(self.remote.name + ":near", self._clock)
+        self._connects = self._seen_connects = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.remote.name!r}, local={self.local!r})"
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """The local tier: ``hits`` served from the LRU, ``misses`` sent to Redis, ``invalidations``
+        applied. The Redis tier's counters are ``remote.stats``."""
+        return self._rec.counts()
+
+    counters = stats
+
+    def metrics(self) -> CacheMetrics:
+        return CacheMetrics.from_recorder(self._rec)
+
+    def subscribe(self, listener: Callable, *kinds: str) -> Callable[[], None]:
+        return self._rec.subscribe(listener, *kinds)
+
+    def _watch_reconnects(self, pubsub) -> None:
+        connection = getattr(pubsub, "connection", None)
+        register = getattr(connection, "register_connect_callback", None)
+        if callable(register):
+            register(self._on_connect)
+
+    def _on_connect(self, connection) -> None:
+        self._connects += 1
+
+    def _local_hit(self, name: str):
+        entry, token = self.local.lookup(name)
+        if entry is not None and entry.is_fresh(self._clock()):
+            self._rec.record("hit", name)
+            return True, entry.value, token
+        self._rec.record("miss", name)
+        return False, None, token
+
+    def _local_entry(self, value: Any) -> Entry | None:
+        ttl = self.local_ttl
+        if value is None:
+            if self.remote.config.negative_ttl is None:
+                return None
+            ttl = min(ttl, self.remote.config.negative_ttl)
+        return Entry(value, self._clock(), ttl)
+
+    def _apply(self, message) -> int:
+        """Apply one pub/sub message; returns how many invalidations it carried."""
+        if message is None or message.get("type") != "message":
+            return 0
+        if _text(message["channel"]) == self.backend.clear_channel:
+            self.local.clear()
+        else:
+            self.local.delete(_text(message["data"]))
+        self._rec.record("invalidate", _text(message["data"]))
+        return 1
+
+    def _check_reconnect(self) -> None:
+        if self._connects != self._seen_connects:
+            self._seen_connects = self._connects
+            self._lost("reconnect")
+
+    def _lost(self, why: str) -> None:
+        self.local.clear()
+        self._rec.record("backend_error", None, op=why)
+
+
+class NearCache(NearBase):
+    """A process-local LRU (``max_entries``, ``local_ttl``) over a Redis read-through cache.
+
+    ``loader``, ``ttl`` and the keywords build the Redis tier, a :class:`CacheAside`
+    on ``backend`` (a :class:`RedisBackend`, required), available as ``remote``. Writes go
+    through ``remote`` and drop the local entry at once; other processes learn of them
+    through pub/sub and apply them on their next read or :meth:`drain`.
+    """
+
+    def __init__(self, loader: Callable[[Any], Any] | None = None, ttl: float | None = None, *,
+                 backend: RedisBackend, max_entries: int = 1024, local_ttl: float | None = None,
+                 drain_timeout: float = 10.0, poll_on_read: bool = True, **options: Any) -> None:
+        if not isinstance(backend, RedisBackend):
+            raise TypeError(f"backend must be a RedisBackend (the shared tier), got {backend!r}")
+        self.remote = CacheAside(loader, ttl, backend=backend, **options)
+        self._setup(max_entries, local_ttl, drain_timeout, poll_on_read)
+        self._lock = threading.Lock()  # redis-py PubSub objects are not thread-safe
+        self._pubsub = backend.client.pubsub()
+        self._pubsub.subscribe(backend.channel, backend.clear_channel)
+        deadline = time.monotonic() + self.drain_timeout
+        confirmed = 0
+        while confirmed < 2:  # subscribed before the first local fill, so no write is missed
+            message = self._pubsub.get_message(timeout=max(0.0, deadline - time.monotonic()))
+            if message is None:
+                raise TimeoutError(f"no SUBSCRIBE confirmation from Redis within {self.drain_timeout}s")
+            confirmed += message["type"] == "subscribe"
+        self._watch_reconnects(self._pubsub)
+
+    def get(self, key: Hashable) -> Any:
+        return self.get_or_load(key)
+
+    def get_or_load(self, key: Hashable, loader: Callable[[Any], Any] | None = None) -> Any:
+        if self.poll_on_read:
+            self.poll()
+        name = self.backend.name_of(key)
+        hit, value, token = self._local_hit(name)
+        if hit:
+            return value
+        value = self.remote.get_or_load(key, loader)
+        entry = self._local_entry(value)
+        if entry is not None:
+            self.local.fill(name, entry, token)  # refused if an invalidation arrived meanwhile
+        return value
+
+    def set(self, key: Hashable, value: Any) -> None:
+        self.local.delete(self.backend.name_of(key))
+        self.remote.set(key, value)
+
+    def write(self, key: Hashable, value: Any) -> None:
+        """Write to the store, then invalidate here, in Redis and (by pub/sub) in every near-cache."""
+        self.remote.write(key, value)
+        self.local.delete(self.backend.name_of(key))
+
+    def invalidate(self, key: Hashable) -> bool:
+        self.local.delete(self.backend.name_of(key))
+        return self.remote.invalidate(key)
+
+    def poll(self) -> int:
+        """Apply the invalidations that have already arrived, without waiting; returns how many."""
+        applied = 0
+        with self._lock:
+            try:
+                while (message := self._pubsub.get_message(timeout=0.0)) is not None:
+                    applied += self._apply(message)
+                self._check_reconnect()
+            except OUTAGE_ERRORS:
+                self._lost("poll")
+        return applied
+
+    def drain(self) -> int:
+        """The sync point: apply every invalidation published before this call; returns how many.
+
+        If Redis cannot be reached (or does not answer within ``drain_timeout``), the local
+        LRU is cleared instead, which is just as coherent.
+        """
+        token = uuid.uuid4().hex
+        applied = 0
+        with self._lock:
+            try:
+                self._pubsub.ping(token)
+                deadline = time.monotonic() + self.drain_timeout
+                while True:
+                    remaining = deadline - time.monotonic()
+                    message = self._pubsub.get_message(timeout=max(0.0, remaining))
+                    if message is not None and message["type"] == "pong" and _text(message["data"]) == token:
+                        break
+                    if message is None and remaining <= 0:
+                        self._lost("drain timeout")
+                        return applied
+                    applied += self._apply(message)
+                self._check_reconnect()
+            except OUTAGE_ERRORS:
+                self._lost("drain")
+        return applied
+
+    def close(self) -> None:
+        """Stop listening; the Redis tier stays as it is."""
+        with self._lock:
+            try:
+                self._pubsub.unsubscribe()
+            except OUTAGE_ERRORS:
+                pass
+            self._pubsub.close()
+        self.remote.close()
+
+    def __enter__(self) -> NearCache:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,185 @@
+"""Write-through: every write goes to the store first, then to the cache, so the cache never
+holds a value the store refused."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Hashable, MutableMapping
+from typing import Any
+
+from highload import _validate
+
+from ._core import check_clock, check_name, pick_backend
+from .entry import Entry
+from .events import Recorder
+from .metrics import CacheMetrics
+from .stores import adelete, aread, awrite, check_store
+
+__all__ = ["WriteThroughCache", "AsyncWriteThroughCache"]
+
+_STRIPES = 64
+
+
+class _Base:
+    _asynchronous = False
+
+    def _setup(self, store, ttl, backend, max_entries, clock, name, read_through) -> None:
+        self.store = check_store(store, asynchronous=self._asynchronous)
+        self.ttl = math.inf if ttl is None else _validate.number("ttl", ttl, minimum=0, inclusive=False)
+        self.backend = pick_backend(backend, max_entries, asynchronous=self._asynchronous)
+        self.name = check_name(name)
+        if not isinstance(read_through, bool):
+            raise TypeError(f"read_through must be True or False, got {read_through!r}")
+        self.read_through = read_through
+        self._clock = check_clock(self.backend.default_clock if clock is None else clock)
+        self._outage = self.backend.outage_errors
+        self._rec = Recorder(self.name, self._clock)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, backend={self.backend!r})"
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters so far: ``hits``, ``misses``, ``writes``, ``invalidations`` and the rest."""
+        return self._rec.counts()
+
+    counters = stats
+
+    def metrics(self) -> CacheMetrics:
+        return CacheMetrics.from_recorder(self._rec)
+
+    def subscribe(self, listener: Callable, *kinds: str) -> Callable[[], None]:
+        return self._rec.subscribe(listener, *kinds)
+
+    def _entry(self, value: Any) -> Entry:
+        return Entry(value, self._clock(), self.ttl)
+
+
+class WriteThroughCache(_Base):
+    """A cache that is written together with its store.
+
+    Exercise contract: ``write(key, value)`` writes to ``store``, then the cache; if the
+    store raises, the cache keeps its old value and the error propagates. ``read(key)``
+    serves the cache first, then the store, and raises ``KeyError`` for a key in
+    neither; a read that falls through to the store does not fill the cache (unless
+    ``read_through=True``).
+
+    Keywords: ``ttl`` (default: never expire), ``backend`` (memory by default, or a
+    :class:`RedisBackend`, whose writes also invalidate near-caches), ``max_entries``
+    (memory only), ``clock``, ``name``. Writes of one key from threads of this process
+    are serialized, so the cache ends with the value the store ended with; across
+    processes a lost race is bounded by ``ttl``. A Redis outage fails reads open (they go
+    to the store); a write whose store write succeeded but whose cache write failed
+    raises, and the old entry may live until its ttl.
+    """
+
+    def __init__(self, store: MutableMapping, *, ttl: float | None = None, backend=None,
+                 max_entries: int | None = None, clock: Callable[[], float] | None = None,
+                 name: str = "write-through", read_through: bool = False) -> None:
+        self._setup(store, ttl, backend, max_entries, clock, name, read_through)
+        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
+
+    def _stripe(self, key: Hashable) -> threading.Lock:
+        return self._stripes[hash(key) % _STRIPES]
+
+    def read(self, key: Hashable) -> Any:
+        try:
+            entry, token = self.backend.lookup(key)
+        except self._outage:
+            self._rec.record("backend_error", key, op="lookup")
+            entry, token = None, None
+        if entry is not None and entry.is_fresh(self._clock()):
+            self._rec.record("hit", key)
+            return entry.value
+        self._rec.record("miss", key)
+        value = self.store[key]
+        if self.read_through and token is not None:
+            try:
+                self.backend.fill(key, self._entry(value), token)
+            except self._outage:
+                self._rec.record("backend_error", key, op="fill")
+        return value
+
+    def write(self, key: Hashable, value: Any) -> None:
+        with self._stripe(key):
+            self.store[key] = value
+            try:
+                self.backend.put(key, self._entry(value))
+            except self._outage:
+                self._rec.record("backend_error", key, op="put")
+                raise
+        self._rec.record("write", key)
+
+    def delete(self, key: Hashable) -> None:
+        """Delete from the store (``KeyError`` if absent), then from the cache."""
+        with self._stripe(key):
+            del self.store[key]
+            self.invalidate(key)
+
+    def invalidate(self, key: Hashable) -> bool:
+        """Drop the cached entry only; the store keeps the value."""
+        try:
+            existed = self.backend.delete(key)
+        except self._outage:
+            self._rec.record("backend_error", key, op="invalidate")
+            raise
+        self._rec.record("invalidate", key)
+        return bool(existed)
+
+    def peek(self, key: Hashable) -> Entry | None:
+        return self.backend.peek(key)
+
+
+class AsyncWriteThroughCache(_Base):
+    """The asyncio twin of :class:`WriteThroughCache`; ``store`` may also be an AsyncStore."""
+
+    _asynchronous = True
+
+    def __init__(self, store, *, ttl: float | None = None, backend=None, max_entries: int | None = None,
+                 clock: Callable[[], float] | None = None, name: str = "write-through",
+                 read_through: bool = False) -> None:
+        self._setup(store, ttl, backend, max_entries, clock, name, read_through)
+
+    async def read(self, key: Hashable) -> Any:
+        try:
+            entry, token = await self.backend.lookup(key)
+        except self._outage:
+            self._rec.record("backend_error", key, op="lookup")
+            entry, token = None, None
+        if entry is not None and entry.is_fresh(self._clock()):
+            self._rec.record("hit", key)
+            return entry.value
+        self._rec.record("miss", key)
+        value = await aread(self.store, key)
+        if self.read_through and token is not None:
+            try:
+                await self.backend.fill(key, self._entry(value), token)
+            except self._outage:
+                self._rec.record("backend_error", key, op="fill")
+        return value
+
+    async def write(self, key: Hashable, value: Any) -> None:
+        await awrite(self.store, key, value)
+        try:
+            await self.backend.put(key, self._entry(value))
+        except self._outage:
+            self._rec.record("backend_error", key, op="put")
+            raise
+        self._rec.record("write", key)
+
+    async def delete(self, key: Hashable) -> None:
+        await adelete(self.store, key)
+        await self.invalidate(key)
+
+    async def invalidate(self, key: Hashable) -> bool:
+        try:
+            existed = await self.backend.delete(key)
+        except self._outage:
+            self._rec.record("backend_error", key, op="invalidate")
+            raise
+        self._rec.record("invalidate", key)
+        return bool(existed)
+
+    async def peek(self, key: Hashable) -> Entry | None:
+        return await self.backend.peek(key)

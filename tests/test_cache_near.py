@@ -1,0 +1,217 @@
+"""Near-cache coherence: a write in one place invalidates every near-cache, and ``drain()`` is the
+sync point that makes that observable without waiting on delivery timing."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import fakeredis
+import pytest
+import redis
+
+from highload._proc import kill_group
+from highload.cache import (
+    AsyncNearCache,
+    AsyncRedisBackend,
+    Database,
+    NearCache,
+    RedisBackend,
+    WriteThroughCache,
+)
+from highload.clock import ManualClock
+
+pytestmark = pytest.mark.redis
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def writer(url: str, prefix: str, db_path: str, key: str, name: str) -> None:
+    """Process A: rename a user through a write-through cache on the shared Redis."""
+    db = Database(db_path)
+    cache = WriteThroughCache(db.users, backend=RedisBackend(redis.Redis.from_url(url), prefix=prefix),
+                              clock=ManualClock(1000))
+    cache.write(key, {"name": name, "email": "renamed@example.com"})
+    print("written", flush=True)
+
+
+def test_a_write_in_another_process_invalidates_this_near_cache_at_drain(redis_url, tmp_path):
+    db_path = str(tmp_path / "shop.db")
+    db = Database(db_path)
+    db.seed(users=3)
+    prefix = f"test:near:{uuid.uuid4().hex}:"
+    client = redis.Redis.from_url(redis_url)
+    near = NearCache(db.users.load, 60, backend=RedisBackend(client, prefix=prefix), clock=ManualClock(1000),
+                     poll_on_read=False)
+    assert near.get("u1")["name"] == "User 1"
+    assert near.get("u1")["name"] == "User 1"
+    assert near.stats["hits"] == 1 and near.remote.stats["loads"] == 1
+
+    code = f"from tests.test_cache_near import writer; writer({redis_url!r}, {prefix!r}, {db_path!r}, 'u1', 'Renamed')"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        kill_group(proc)
+    assert (proc.returncode, out.strip()) == (0, "written")
+
+    # Nothing was applied yet: until B drains, its local copy is the old one.
+    assert near.local.peek("u1").value["name"] == "User 1"
+    assert near.drain() == 1
+    assert near.local.peek("u1") is None
+    queries = db.queries
+    assert near.get("u1")["name"] == "Renamed"  # from Redis, where A's write-through put it
+    assert db.queries == queries
+    near.close()
+    client.close()
+
+
+@pytest.fixture
+def pair(redis_client):
+    """Two near-caches (think: two app servers) on one Redis, each with its own subscriber."""
+    prefix = f"test:near:{uuid.uuid4().hex}:"
+    store = {"k": "v1", "other": "o1"}
+    caches = [
+        NearCache(store.get, 60, backend=RedisBackend(redis_client, prefix=prefix), clock=ManualClock(),
+                  store=store, poll_on_read=False)
+        for _ in range(2)
+    ]
+    yield store, caches
+    for c in caches:
+        c.close()
+
+
+def test_a_write_through_one_near_cache_invalidates_the_other(pair):
+    store, (a, b) = pair
+    assert a.get("k") == b.get("k") == "v1"
+    a.write("k", "v2")
+    assert store["k"] == "v2"
+    assert a.get("k") == "v2"  # the writer dropped its own copy at once
+    assert b.get("k") == "v1"  # b has not applied the invalidation yet (no poll on read)
+    assert b.drain() == 1
+    assert b.get("k") == "v2"
+
+
+def test_drain_applies_only_the_written_keys_and_counts_them(pair):
+    _, (a, b) = pair
+    b.get("k")
+    b.get("other")
+    assert b.drain() == 0
+    a.invalidate("k")
+    a.invalidate("k")
+    assert b.drain() == 2
+    assert b.local.peek("k") is None
+    assert b.local.peek("other").value == "o1"
+    assert b.counters["invalidations"] == 2
+
+
+def test_reads_apply_invalidations_that_have_already_arrived():
+    """With fakeredis, PUBLISH hands the message to every subscriber before it returns, so
+    "has arrived" is certain here; on a real server only drain() makes it certain."""
+    server = fakeredis.FakeServer()
+    store = {"k": "v1"}
+    a, b = (NearCache(store.get, 60, backend=RedisBackend(fakeredis.FakeRedis(server=server)),
+                      clock=ManualClock(), store=store) for _ in range(2))
+    assert b.get("k") == "v1"
+    a.write("k", "v2")
+    assert b.get("k") == "v2"
+    assert b.counters["invalidations"] == 1
+    a.close()
+    b.close()
+
+
+def test_clear_drops_every_local_entry_everywhere(pair):
+    _, (a, b) = pair
+    b.get("k")
+    b.get("other")
+    a.remote.clear()
+    assert b.drain() == 1
+    assert len(b.local) == 0
+
+
+def test_local_hits_do_not_touch_redis(pair):
+    _, (a, _) = pair
+    a.get("k")
+    a.get("k")
+    a.get("k")
+    assert a.stats["hits"] == 2 and a.stats["misses"] == 1
+    assert a.remote.stats["hits"] + a.remote.stats["misses"] == 1
+
+
+def test_an_invalidation_applied_during_a_remote_read_keeps_the_old_value_out_of_the_lru(redis_client):
+    prefix = f"test:near:{uuid.uuid4().hex}:"
+    holder = {}
+
+    def loader(key):
+        holder["near"].local.delete(key)  # an invalidation is applied while this read is in flight
+        return "old"
+
+    near = NearCache(loader, 60, backend=RedisBackend(redis_client, prefix=prefix), clock=ManualClock())
+    holder["near"] = near
+    assert near.get("k") == "old"
+    assert near.local.peek("k") is None
+    near.close()
+
+
+def test_losing_the_subscriber_connection_clears_the_near_cache():
+    server = fakeredis.FakeServer()
+    near = NearCache(lambda k: "v", 60, backend=RedisBackend(fakeredis.FakeRedis(server=server)),
+                     clock=ManualClock())
+    near.get("k")
+    server.connected = False
+    assert near.drain() == 0
+    assert len(near.local) == 0
+    assert near.counters["backend_errors"] == 1
+    server.connected = True
+
+
+def test_a_killed_subscriber_connection_on_real_redis_clears_the_near_cache(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    near = NearCache(lambda k: "v", 60, backend=RedisBackend(client, prefix=f"test:near:{uuid.uuid4().hex}:"),
+                     clock=ManualClock())
+    near.get("k")
+    assert client.client_kill_filter(_type="pubsub", skipme=True) >= 1
+    near.drain()
+    assert len(near.local) == 0
+    assert near.counters["backend_errors"] >= 1
+    # ...and it still works afterwards: resubscribed, coherent again.
+    near.get("k")
+    near.remote.invalidate("k")
+    assert near.drain() == 1
+    near.close()
+    client.close()
+
+
+def test_async_near_cache_is_invalidated_by_another_at_drain(async_redis_client):
+    async def main():
+        prefix = f"test:near:{uuid.uuid4().hex}:"
+        store = {"k": "v1"}
+
+        async def load(key):
+            return store[key]
+
+        a = await AsyncNearCache.create(load, 60, backend=AsyncRedisBackend(async_redis_client, prefix=prefix),
+                                        clock=ManualClock(), store=store, poll_on_read=False)
+        b = await AsyncNearCache.create(load, 60, backend=AsyncRedisBackend(async_redis_client, prefix=prefix),
+                                        clock=ManualClock(), poll_on_read=False)
+        seen = [await a.get("k"), await b.get("k")]
+        await a.write("k", "v2")
+        seen.append(await b.get("k"))
+        seen.append(await b.drain())
+        seen.append(await b.get("k"))
+        seen.append(b.stats["hits"])
+        await a.aclose()
+        await b.aclose()
+        await async_redis_client.aclose()
+        return seen
+
+    assert asyncio.run(main()) == ["v1", "v1", "v1", 1, "v2", 1]
+
+
+def test_near_cache_needs_a_redis_backend():
+    with pytest.raises(TypeError, match="backend must be a RedisBackend"):
+        NearCache(lambda k: k, 60, backend=None)
