@@ -7,9 +7,11 @@ contract (``impl=``), on a ManualClock, so a learner watches their own code beha
 from __future__ import annotations
 
 _EXPORTS = {
+    "CapacityCalculator": ".capacity",
     "TokenBucketVisualizer": ".ratelimit",
     "BreakerTimeline": ".resilience",
     "RetryStorm": ".resilience",
+    "LoadBalancerRace": ".balancing",
     "Quiz": ".quiz",
     "Question": ".quiz",
 }
