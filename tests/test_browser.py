@@ -305,6 +305,40 @@ def _move_slider(page, slider, plot) -> str:
     return data_before
 
 
+def test_lesson_02_runs_in_the_lab(lab, page):
+    """Lesson 02 runs top to bottom in the lab, its three shop clusters included; its quiz renders
+    and answers a click, and its plotly charts (the crash-drill FigureWidget, the static charts) hold data."""
+    lesson = "course/02_stateless_vs_stateful.ipynb"
+    before = (ROOT / lesson).read_bytes()
+    nb = _open_notebook(page, lab, lesson, "lesson02-opened.png")
+    _run_all(page, nb)
+
+    # The Quiz (highload/widgets/quiz.py): a VBox with an <h3> title and one RadioButtons per question.
+    quiz = page.locator(".widget-vbox", has=page.locator("h3", has_text="Stateless vs stateful: check yourself")).first
+    quiz.scroll_into_view_if_needed()
+    radios = quiz.locator(".widget-radio-box")
+    radios.first.wait_for(state="visible")
+    n_questions = "".join(next(c for c in nb["cells"] if "Quiz([" in "".join(c["source"]))["source"]).count("Question(")
+    assert radios.count() == n_questions, f"{radios.count()} radio groups for {n_questions} questions"
+    radios.first.locator("input[type='radio']").nth(1).check()  # question 1's right answer
+    quiz.get_by_text("Correct.").first.wait_for()
+    assert "Score: 1 of" in quiz.inner_text()
+    quiz.screenshot(path=str(ARTIFACTS / "lesson02-quiz.png"))
+
+    # The crash drill's FigureWidget, and the static charts (latency, token size), all have data.
+    # A static figure's renderer is itself the plotly graph div: `.jp-RenderedPlotly.js-plotly-plot`.
+    plots = [page.locator(PLOT).first, *page.locator(".jp-RenderedPlotly.js-plotly-plot").all()]
+    assert len(plots) >= 3, f"expected the crash drill and 2 static charts, found {len(plots)} plotly charts"
+    for plot in plots:
+        plot.scroll_into_view_if_needed()
+        page.wait_for_function("gd => (gd.data || []).some(t => t.y && t.y.length)", arg=plot.element_handle())
+        assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+    plots[-1].screenshot(path=str(ARTIFACTS / "lesson02-token-size.png"))
+    page.screenshot(path=str(ARTIFACTS / "lesson02-run-all.png"))
+
+    assert (ROOT / lesson).read_bytes() == before, f"the browser run modified {lesson}"
+
+
 def test_printed_server_url_with_token_answers(lab):
     """The URL a learner copies from `make lab`'s output opens the lab; a wrong token does not."""
     with urllib.request.urlopen(lab.printed_url, timeout=10) as response:
@@ -330,6 +364,41 @@ def test_lab_runs_with_a_private_redis_when_installed(lab):
 def test_course_index_opens(lab, page):
     _open_notebook(page, lab, INDEX, "index.png")
     assert page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownCell").count() > 0
+
+
+def test_lesson_00_capacity_calculator_renders_and_responds(lab, page):
+    """Lesson 00 runs top to bottom in the lab; the CapacityCalculator redraws when the peak factor moves."""
+    lesson = "course/00_high_load_systems.ipynb"
+    before = (ROOT / lesson).read_bytes()
+    nb = _open_notebook(page, lab, lesson, "lesson00-opened.png")
+    _run_all(page, nb)
+
+    # The calculator: a widget box with its four sliders, a FigureWidget and the readout line.
+    box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
+        has=page.locator(SLIDER)
+    ).filter(has_text="peak factor").first
+    slider = box.locator(SLIDER).filter(has_text="peak factor").first
+    plot, readout = box.locator(".js-plotly-plot").first, box.locator(".hl-capacity-readout")
+    plot.scroll_into_view_if_needed()
+    slider.wait_for(state="visible")
+    page.wait_for_function("gd => (gd.data || []).some(t => t.x && t.x.length)", arg=plot.element_handle())
+    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+    assert box.locator(SLIDER).count() == 4, "requests/day, peak factor, req/s per server, headroom"
+    text_before = readout.inner_text()
+    assert "115,741" in text_before and "17 servers" in text_before, text_before
+    box.screenshot(path=str(ARTIFACTS / "lesson00-calculator.png"))
+
+    data_before = _move_slider(page, slider, plot)  # peak factor 5.0 -> 7.5 in five steps of 0.5
+    sync_api.expect(readout).to_contain_text("25 servers", timeout=30_000)
+    box.screenshot(path=str(ARTIFACTS / "lesson00-calculator-slider-moved.png"))
+    assert _plot_data(plot) != data_before
+    text_after = readout.inner_text()
+    assert text_after != text_before and "173,611" in text_after, text_after
+    marker = plot.evaluate("gd => gd.data.map(t => t.marker && t.marker.color)")[2]
+    assert marker == "#ff7f0e", f"the redraw reset the 'your traffic' marker colour to {marker!r}"
+    page.screenshot(path=str(ARTIFACTS / "lesson00-run-all.png"))
+
+    assert (ROOT / lesson).read_bytes() == before, f"the browser run modified {lesson}"
 
 
 def test_lesson_widgets_render_and_respond(lab, page):
@@ -390,6 +459,40 @@ def test_lesson_09_breaker_timeline_renders_and_responds(lab, page):
     page.screenshot(path=str(ARTIFACTS / "lesson09-run-all.png"))
 
     assert (ROOT / LESSON_09).read_bytes() == before, f"the browser run modified {LESSON_09}"
+
+
+def test_lesson_01_load_balancer_race_renders_and_responds(lab, page):
+    """Lesson 01 runs top to bottom in the lab; the LoadBalancerRace re-runs the race when the load moves."""
+    lesson = "course/01_scaling_and_load_balancing.ipynb"
+    before = (ROOT / lesson).read_bytes()
+    nb = _open_notebook(page, lab, lesson, "lesson01-opened.png")
+    _run_all(page, nb)
+
+    # The race: a widget box with the load slider, the speeds, the checkboxes and a FigureWidget.
+    box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
+        has=page.locator(SLIDER)
+    ).filter(has_text="load (share of capacity)").first
+    slider, plot = box.locator(SLIDER).first, box.locator(".js-plotly-plot").first
+    plot.scroll_into_view_if_needed()
+    slider.wait_for(state="visible")
+    page.wait_for_function("gd => (gd.data || []).some(t => t.x && t.x.length)", arg=plot.element_handle())
+    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+    assert "load (share of capacity)" in slider.inner_text()
+    assert "90%" in slider.locator(".widget-readout").inner_text()
+    assert "least connections" in box.inner_text(), "the summary table names the algorithms"
+    box.screenshot(path=str(ARTIFACTS / "lesson01-race.png"))
+
+    data_before = _move_slider(page, slider, plot)
+    # Five steps of 5%: the last redraw is for 115% of capacity.
+    page.wait_for_function("gd => ((gd.layout.title || {}).text || '').includes('115% of capacity')",
+                           arg=plot.element_handle())
+    box.screenshot(path=str(ARTIFACTS / "lesson01-race-slider-moved.png"))
+    assert _plot_data(plot) != data_before
+    legend = plot.locator(".legend .traces")
+    assert legend.count() == 4, f"one legend entry per balancer plus capacity, got {legend.all_inner_texts()}"
+    page.screenshot(path=str(ARTIFACTS / "lesson01-run-all.png"))
+
+    assert (ROOT / lesson).read_bytes() == before, f"the browser run modified {lesson}"
 
 
 def test_stopping_lab_stops_redis_and_kernels(tmp_path):
