@@ -24,6 +24,7 @@ from highload.cache import (
     WriteBackCache,
     WriteThroughCache,
 )
+from highload.cache.entry import LATER
 from highload.clock import ManualClock
 from highload.store import free_port
 
@@ -136,8 +137,20 @@ def test_fill_is_refused_after_a_write_since_the_lookup(backend):
     backend.put("k", Entry("written", 0.0, 60.0))
     assert backend.fill("k", Entry("loaded before the write", 0.0, 60.0), token) is False
     assert backend.peek("k").value == "written"
-    _, token = backend.lookup("k")
+    entry, token = backend.lookup("k")
+    assert entry.value == "written" and token is LATER, "a hit costs one GET: no token read"
+    token = backend.token("k")  # what a loader reads before it loads
     assert backend.fill("k", Entry("loaded after", 0.0, 60.0), token) is True
+
+
+def test_a_write_after_the_token_is_read_still_cancels_the_fill(backend):
+    backend.put("k", Entry("old", 0.0, 60.0))
+    entry, token = backend.lookup("k")
+    assert token is LATER
+    token = backend.token("k")
+    backend.put("k", Entry("written while loading", 0.0, 60.0))
+    assert backend.fill("k", Entry("loaded", 0.0, 60.0), token) is False
+    assert backend.peek("k").value == "written while loading"
 
 
 def test_entries_expire_in_redis_after_ttl_plus_stale_window(backend):

@@ -12,7 +12,7 @@ from typing import Any
 
 from ._core import EARLY, HIT, STALE, ReadThroughBase
 from .config import CacheConfig
-from .entry import Entry
+from .entry import LATER, Entry
 from .flight import BUSY, SingleFlight
 
 __all__ = ["CacheAside"]
@@ -185,7 +185,16 @@ class CacheAside(ReadThroughBase):
         except self._outage:
             self._rec.record("backend_error", key, op="fill")
 
+    def _token(self, key: Hashable) -> Any:
+        try:
+            return self.backend.token(key)
+        except self._outage:
+            self._rec.record("backend_error", key, op="token")
+            return None
+
     def _load(self, key: Hashable, load: Callable[[Any], Any], token: Any) -> Any:
+        if token is LATER:  # read before the loader runs, never after
+            token = self._token(key)
         started = self._clock()
         try:
             value = load(key)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ._core import EARLY, HIT, STALE, ReadThroughBase
 from .config import CacheConfig
-from .entry import Entry
+from .entry import LATER, Entry
 from .flight import BUSY, AsyncSingleFlight
 from .stores import adelete, awrite
 
@@ -156,7 +156,16 @@ class AsyncCacheAside(ReadThroughBase):
         except self._outage:
             self._rec.record("backend_error", key, op="fill")
 
+    async def _token(self, key: Hashable) -> Any:
+        try:
+            return await self.backend.token(key)
+        except self._outage:
+            self._rec.record("backend_error", key, op="token")
+            return None
+
     async def _load(self, key: Hashable, load: Callable[[Any], Any], token: Any) -> Any:
+        if token is LATER:  # read before the loader runs, never after
+            token = await self._token(key)
         started = self._clock()
         try:
             value = await _call(load, key)

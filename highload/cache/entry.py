@@ -6,7 +6,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Entry"]
+__all__ = ["Entry", "LATER"]
+
+#: A fill token not read yet. A Redis lookup that finds an entry skips reading the key's
+#: generation (the hit path then costs one GET, like a bare cache). Whoever loads must read it
+#: with ``backend.token(key)`` *before* calling the loader: a write that lands after that read
+#: still cancels the fill, and one that landed before it is already in what the loader reads.
+LATER = type("Later", (), {"__repr__": lambda self: "LATER", "__slots__": ()})()
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,11 @@ class Recorder:
         if self.events.wants(kind):
             self.events.publish(Event(self.name, kind, self._clock(), duration, {"key": key, **detail}))
 
+    def add(self, kind: str, n: int) -> None:
+        """Count ``n`` events of ``kind`` at once (a hot path's tally), publishing nothing."""
+        with self._lock:
+            self._counts[COUNTERS[kind]] += n
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)

@@ -76,6 +76,10 @@ class MemoryBackend:
                 self._entries.move_to_end(key)
             return entry, self._seq
 
+    def token(self, key: Hashable) -> int:
+        """The token a :meth:`fill` of ``key`` needs, read now (lookup returns it too)."""
+        return self._seq
+
     def peek(self, key: Hashable) -> Entry | None:
         """The entry, without touching its recency."""
         return self._entries.get(key)
@@ -161,6 +165,9 @@ class AsyncMemoryBackend:
 
     def name_of(self, key: Hashable) -> Hashable:
         return key
+
+    async def token(self, key: Hashable) -> int:
+        return self.sync.token(key)
 
     async def lookup(self, key: Hashable) -> tuple[Entry | None, int]:
         return self.sync.lookup(key)

@@ -5,8 +5,10 @@ or invalidation through a :class:`RedisBackend` publishes the key's name on
 ``{prefix}invalidate`` (inside the same Lua script as the write), and each near-cache
 drops that key from its LRU when it reads the message.
 
-* Each read first applies the invalidations that have already arrived (a non-blocking
-  socket read), so a near-cache lags Redis only by delivery time.
+* Reads apply the invalidations that have already arrived (a non-blocking socket read)
+  at most once per ``poll_interval`` of real time (1 ms by default), so a near-cache lags
+  Redis by delivery time plus at most that interval, and a local hit in between costs a
+  dictionary lookup, not a system call. ``poll_interval=0`` polls on every read.
 * :meth:`NearCache.drain` is the explicit sync point. It sends PING on the subscriber
   connection and applies every message until the matching PONG. Redis answers in order,
   so every invalidation published before ``drain()`` began has been applied when it
@@ -49,7 +51,7 @@ class NearBase:
 
     remote: CacheAside | AsyncCacheAside
 
-    def _setup(self, max_entries, local_ttl, drain_timeout, poll_on_read) -> None:
+    def _setup(self, max_entries, local_ttl, drain_timeout, poll_on_read, poll_interval=0.0) -> None:
         config = self.remote.config
         self.local = MemoryBackend(_validate.integer("max_entries", max_entries, minimum=1))
         self.local_ttl = config.ttl if local_ttl is None else _validate.number(
@@ -58,6 +60,10 @@ class NearBase:
         if not isinstance(poll_on_read, bool):
             raise TypeError(f"poll_on_read must be True or False, got {poll_on_read!r}")
         self.poll_on_read = poll_on_read
+        self.poll_interval = _validate.number("poll_interval", poll_interval, minimum=0, inclusive=True)
+        self._next_poll = 0.0  # time.monotonic(): real time, whatever clock the entries use
+        self._hot_hits = 0
+        self._hits_heard = False  # is anyone subscribed to "hit" events?
         self.backend = self.remote.backend
         self._clock = self.remote.clock
         self._rec = Recorder(self.remote.name + ":near", self._clock)
@@ -70,15 +76,31 @@ class NearBase:
     def stats(self) -> dict[str, int]:
         """The local tier: ``hits`` served from the LRU, ``misses`` sent to Redis, ``invalidations``
         applied. The Redis tier's counters are ``remote.stats``."""
+        self._tally_hits()
         return self._rec.counts()
 
     counters = stats
 
     def metrics(self) -> CacheMetrics:
+        self._tally_hits()
         return CacheMetrics.from_recorder(self._rec)
 
+    def _tally_hits(self) -> None:
+        # Local hits are counted in a plain int on the hot path (no lock: under heavy thread
+        # contention an increment can be lost, never a value) and moved to the recorder here.
+        n, self._hot_hits = self._hot_hits, 0
+        if n:
+            self._rec.add("hit", n)
+
     def subscribe(self, listener: Callable, *kinds: str) -> Callable[[], None]:
-        return self._rec.subscribe(listener, *kinds)
+        unsubscribe = self._rec.subscribe(listener, *kinds)
+        self._hits_heard = self._rec.events.wants("hit")
+
+        def undo() -> None:
+            unsubscribe()
+            self._hits_heard = self._rec.events.wants("hit")
+
+        return undo
 
     def _watch_reconnects(self, pubsub) -> None:
         connection = getattr(pubsub, "connection", None)
@@ -137,11 +159,13 @@ class NearCache(NearBase):
 
     def __init__(self, loader: Callable[[Any], Any] | None = None, ttl: float | None = None, *,
                  backend: RedisBackend, max_entries: int = 1024, local_ttl: float | None = None,
-                 drain_timeout: float = 10.0, poll_on_read: bool = True, **options: Any) -> None:
+                 drain_timeout: float = 10.0, poll_on_read: bool = True, poll_interval: float = 0.001,
+                 **options: Any) -> None:
         if not isinstance(backend, RedisBackend):
             raise TypeError(f"backend must be a RedisBackend (the shared tier), got {backend!r}")
         self.remote = CacheAside(loader, ttl, backend=backend, **options)
-        self._setup(max_entries, local_ttl, drain_timeout, poll_on_read)
+        self._setup(max_entries, local_ttl, drain_timeout, poll_on_read, poll_interval)
+        self._entries = self.local._entries  # the hit path reads the LRU's dict directly
         self._lock = threading.Lock()  # redis-py PubSub objects are not thread-safe
         self._pubsub = backend.client.pubsub()
         self._pubsub.subscribe(backend.channel, backend.clear_channel)
@@ -154,13 +178,30 @@ class NearCache(NearBase):
             confirmed += message["type"] == "subscribe"
         self._watch_reconnects(self._pubsub)
 
-    def get(self, key: Hashable) -> Any:
-        return self.get_or_load(key)
-
-    def get_or_load(self, key: Hashable, loader: Callable[[Any], Any] | None = None) -> Any:
+    def get(self, key: Hashable, loader: Callable[[Any], Any] | None = None) -> Any:
+        """The value for ``key``: from the local LRU if fresh, else from Redis or the loader."""
         if self.poll_on_read:
-            self.poll()
-        name = self.backend.name_of(key)
+            now = time.monotonic()
+            if now >= self._next_poll:
+                self._next_poll = now + self.poll_interval
+                self.poll()
+        name = key if type(key) is str else self.backend.name_of(key)
+        # The hit path takes no lock: a dict read and move_to_end are atomic under the GIL, and
+        # a KeyError means an invalidation removed the entry in between (it is served once more,
+        # as if the read had come a moment earlier).
+        entry = self._entries.get(name)
+        if entry is not None and self._clock() - entry.created < entry.ttl and not self._hits_heard:
+            try:
+                self._entries.move_to_end(name)
+            except KeyError:
+                pass
+            self._hot_hits += 1
+            return entry.value
+        return self._get_slow(key, name, loader)
+
+    get_or_load = get
+
+    def _get_slow(self, key: Hashable, name: str, loader: Callable[[Any], Any] | None) -> Any:
         hit, value, token = self._local_hit(name)
         if hit:
             return value

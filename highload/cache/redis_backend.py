@@ -35,7 +35,7 @@ from highload import _validate
 
 from . import scripts
 from .codec import Codec, check_codec, pack, unpack
-from .entry import Entry
+from .entry import LATER, Entry
 
 __all__ = ["RedisBackend", "AsyncRedisBackend", "OUTAGE_ERRORS"]
 
@@ -137,10 +137,15 @@ class RedisBackend(_Layout):
         seconds, micros = self.client.time()
         return seconds + micros / 1_000_000
 
-    def lookup(self, key: Hashable) -> tuple[Entry | None, bytes]:
+    def lookup(self, key: Hashable) -> tuple[Entry | None, bytes | object]:
+        """The entry and its fill token: :data:`LATER` when an entry was found (see there)."""
         base = self.entry_key(key)
-        raw, generation = self.client.mget(base, base + ":gen")
-        return self._decode(raw), generation or b""
+        entry = self._decode(self.client.get(base))
+        return (entry, LATER) if entry is not None else (None, self.client.get(base + ":gen") or b"")
+
+    def token(self, key: Hashable) -> bytes:
+        """The fill token of ``key`` now: read it before loading."""
+        return self.client.get(self.entry_key(key) + ":gen") or b""
 
     def peek(self, key: Hashable) -> Entry | None:
         return self._decode(self.client.get(self.entry_key(key)))
@@ -212,10 +217,13 @@ class AsyncRedisBackend(_Layout):
             client = connect_async()
         super().__init__(client, **options)
 
-    async def lookup(self, key: Hashable) -> tuple[Entry | None, bytes]:
+    async def lookup(self, key: Hashable) -> tuple[Entry | None, bytes | object]:
         base = self.entry_key(key)
-        raw, generation = await self.client.mget(base, base + ":gen")
-        return self._decode(raw), generation or b""
+        entry = self._decode(await self.client.get(base))
+        return (entry, LATER) if entry is not None else (None, await self.client.get(base + ":gen") or b"")
+
+    async def token(self, key: Hashable) -> bytes:
+        return await self.client.get(self.entry_key(key) + ":gen") or b""
 
     async def peek(self, key: Hashable) -> Entry | None:
         return self._decode(await self.client.get(self.entry_key(key)))

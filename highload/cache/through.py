@@ -11,7 +11,7 @@ from typing import Any
 from highload import _validate
 
 from ._core import check_clock, check_name, pick_backend
-from .entry import Entry
+from .entry import LATER, Entry
 from .events import Recorder
 from .metrics import CacheMetrics
 from .stores import adelete, aread, awrite, check_store
@@ -93,6 +93,11 @@ class WriteThroughCache(_Base):
             self._rec.record("hit", key)
             return entry.value
         self._rec.record("miss", key)
+        if self.read_through and token is LATER:  # read before the store, never after
+            try:
+                token = self.backend.token(key)
+            except self._outage:
+                token = None
         value = self.store[key]
         if self.read_through and token is not None:
             try:
@@ -151,6 +156,11 @@ class AsyncWriteThroughCache(_Base):
             self._rec.record("hit", key)
             return entry.value
         self._rec.record("miss", key)
+        if self.read_through and token is LATER:  # read before the store, never after
+            try:
+                token = await self.backend.token(key)
+            except self._outage:
+                token = None
         value = await aread(self.store, key)
         if self.read_through and token is not None:
             try:
