@@ -11,7 +11,7 @@ help:
 	@echo "make lab         set up .venv, start Redis if installed, open JupyterLab on the course"
 	@echo "make test        set up .venv and run every test (package, Redis, notebooks, grading, browser)"
 	@echo "make grade-demo  nbgrader end to end on three synthetic submissions, then print scores"
-	@echo "make bench       python -m bench ratelimit and resilience (needs redis-server)"
+	@echo "make bench       python -m bench ratelimit, resilience, scaling and cache (needs redis-server, nginx, wrk)"
 	@echo "make release     regenerate exercises/ from solutions/ with nbgrader"
 
 venv: $(VENV)/.installed
@@ -38,6 +38,8 @@ grade-demo: venv
 bench: venv
 	$(PY) -m bench ratelimit
 	$(PY) -m bench resilience
+	$(PY) -m bench scaling
+	$(PY) -m bench cache
 
 release: venv
 	$(PY) -m autograder.release

@@ -31,6 +31,7 @@ __all__ = [
     "cpu_seconds",
     "interleave",
     "interleave_many",
+    "interleave_group",
     "Server",
     "free_port",
     "kill_group",
@@ -145,6 +146,33 @@ def interleave_many(case: Callable[[], tuple[float, ...]], ref: Callable[[], tup
         for j, paired in enumerate(out, start=1):
             paired.case_rates.append(totals["case"][0] / totals["case"][j])
             paired.ref_rates.append(totals["ref"][0] / totals["ref"][j])
+    return out
+
+
+def interleave_group(floor: Callable[[int], object], cases: dict[str, Callable[[int], object]], s: Settings) -> dict[str, Paired]:
+    """Time ``floor`` and every case in alternating chunks inside every repeat.
+
+    The harness's :func:`~bench._harness.interleave` for more than one case against the same
+    floor: the order runs forward, then backward, every other chunk (floor, a, b, b, a, floor,
+    ...), so a drift within a repeat hits every side alike, and every case's ratios share the
+    floor's runs, which makes overheads of one repeat comparable with each other.
+    One :class:`Paired` per case, ``case`` = the case, ``ref`` = the floor.
+    """
+    sides = [floor, *cases.values()]
+    chunks = [timed_chunk(run, calibrate(run, s.chunk_seconds)) for run in sides]
+    out = {name: Paired() for name in cases}
+    for _ in range(s.repeats):
+        totals = [[0.0, 0.0] for _ in sides]
+        for i in range(s.chunks):
+            order = range(len(sides)) if i % 2 == 0 else range(len(sides) - 1, -1, -1)
+            for j in order:
+                ops, seconds = chunks[j]()
+                totals[j][0] += ops
+                totals[j][1] += seconds
+        floor_rate = totals[0][0] / totals[0][1]
+        for (ops, seconds), paired in zip(totals[1:], out.values(), strict=True):
+            paired.case_rates.append(ops / seconds)
+            paired.ref_rates.append(floor_rate)
     return out
 
 

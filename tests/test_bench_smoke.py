@@ -112,3 +112,20 @@ def highload_nginx():
     from highload.nginx import find_nginx
 
     return find_nginx()
+
+
+CACHE_ROWS = ["highload CacheAside(RedisBackend).get(key)", "highload NearCache.get(key), local hit",
+              "no protection", "single_flight=True", "write-through", "write-back, flush every 1 s"]
+
+
+@pytest.mark.timeout(120)
+def test_bench_cache_quick_prints_every_row():
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    proc = subprocess.run([sys.executable, "-m", "bench", "cache", "--quick"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=110)
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    missing = [row for row in CACHE_ROWS if row not in proc.stdout]
+    if shutil.which("redis-server") is None:
+        assert "SKIP" in proc.stdout
+        return
+    assert not missing, f"rows missing from the tables: {missing}\n{proc.stdout}"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Entry", "LATER"]
 
@@ -15,8 +14,7 @@ __all__ = ["Entry", "LATER"]
 LATER = type("Later", (), {"__repr__": lambda self: "LATER", "__slots__": ()})()
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One cached value.
 
     ``created`` is the clock reading taken after the loader returned, so an entry's age
