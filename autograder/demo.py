@@ -23,6 +23,26 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Each assignment's buggy student makes one plausible mistake in one solution cell:
 #: ``{assignment: {grade_id: (right, wrong)}}``, applied by string replacement on the solution.
 BUGS: dict[str, dict[str, tuple[str, str]]] = {
+    # The contract's formula in floats: an exact multiple gains a server from rounding error.
+    "00_high_load_systems": {
+        "required_servers": ("return math.ceil(peak_rps / usable_rps)",
+                             "return math.ceil(requests_per_day / SECONDS_PER_DAY * peak_factor"
+                             " / (capacity_per_server * (1 - headroom)))"),
+    },
+    # Smooth weighted round robin that breaks ties to the last server instead of the earliest.
+    "01_scaling_and_load_balancing": {
+        "smooth_weighted": ("self.current[server] > self.current[best]",
+                            "self.current[server] >= self.current[best]"),
+    },
+    # remove_item forgets to refresh the cart's TTL: only add_item keeps a cart alive.
+    "02_stateless_vs_stateful": {
+        "redis_cart_store": ("redis.call('PEXPIRE', key, ttl)", ""),
+    },
+    # The entry's age counts from before the load, so a slow load eats into its TTL.
+    "03_cache_strategies": {
+        "cache_aside": ("self._entries[key] = (value, self.clock())",
+                        "self._entries[key] = (value, now)"),
+    },
     # A refill that is not capped at capacity.
     "08_rate_limiting": {
         "token_bucket": ("min(self.capacity, self._tokens + (now - self._last) * self.refill_rate)",

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GROUPS = {
     "balancing": ("smooth_weighted", "least_connections"),
     "carts": ("cart_basics", "cart_ttl", "cart_errors"),
-    "capacity": ("capacity",),
+    "capacity": ("capacity_formula", "capacity_exact", "capacity_errors"),
 }
 GOOD = {"balancing": broken.GOOD_BALANCING, "carts": broken.GoodCartStore, "capacity": broken.good_required_servers}
 MINIMUM_TESTS = {"balancing": 25, "carts": 80, "capacity": 25}

@@ -74,6 +74,7 @@ def test_every_assignment_has_a_buggy_student():
     assert set(demo.BUGS) == set(release.assignments()), "give every assignment one plausible bug in demo.BUGS"
 
 
+@pytest.mark.timeout(900)  # nbgrader x 3 students x every assignment: minutes on 2 cores
 def test_grade_demo_scores_and_feedback(tmp_path):
     results = demo.run(tmp_path / "course")
     by_assignment: dict[str, dict[str, demo.Result]] = {}
