@@ -12,6 +12,8 @@ _EXPORTS = {
     "BreakerTimeline": ".resilience",
     "RetryStorm": ".resilience",
     "LoadBalancerRace": ".balancing",
+    "HitRatioLab": ".cache",
+    "StampedeVisualizer": ".cache",
     "Quiz": ".quiz",
     "Question": ".quiz",
 }
