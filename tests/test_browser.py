@@ -401,6 +401,55 @@ def test_lesson_00_capacity_calculator_renders_and_responds(lab, page):
     assert (ROOT / lesson).read_bytes() == before, f"the browser run modified {lesson}"
 
 
+def test_lesson_03_cache_widgets_render_and_respond(lab, page):
+    """Lesson 03 runs top to bottom in the lab; the StampedeVisualizer draws all three protections,
+    and the HitRatioLab replays its workload when the key popularity (Zipf s) slider moves."""
+    lesson = "course/03_cache_strategies.ipynb"
+    before = (ROOT / lesson).read_bytes()
+    nb = _open_notebook(page, lab, lesson, "lesson03-opened.png")
+    _run_all(page, nb)
+
+    # HitRatioLab: a widget box with its sliders, the invalidation checkbox, a FigureWidget and a readout.
+    hit_box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
+        has=page.locator(SLIDER)
+    ).filter(has_text="key popularity (Zipf s)").first
+    slider = hit_box.locator(SLIDER).filter(has_text="key popularity").first
+    plot, readout = hit_box.locator(".js-plotly-plot").first, hit_box.locator(".hl-hit-ratio-readout")
+    plot.scroll_into_view_if_needed()
+    slider.wait_for(state="visible")
+    page.wait_for_function("gd => (gd.data || []).some(t => t.y && t.y.length)", arg=plot.element_handle())
+    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+    controls = hit_box.inner_text()
+    for label in ("cache size (entries)", "TTL", "DB updates per second", "invalidate the cache on each update"):
+        assert label in controls, f"the HitRatioLab has no {label!r} control"
+    text_before = readout.inner_text()
+    assert "57.4%" in text_before, text_before  # the lesson leaves it at 100 entries, Zipf s = 1
+    hit_box.screenshot(path=str(ARTIFACTS / "lesson03-hit-ratio.png"))
+
+    data_before = _move_slider(page, slider, plot)  # Zipf s 1.0 -> 1.5 in five steps of 0.1
+    sync_api.expect(readout).to_contain_text("91.3%", timeout=30_000)
+    hit_box.screenshot(path=str(ARTIFACTS / "lesson03-hit-ratio-slider-moved.png"))
+    assert _plot_data(plot) != data_before
+
+    # StampedeVisualizer: none, lock and xfetch each draw a query line and their waiting reads.
+    storm = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
+        has=page.locator(SLIDER)
+    ).filter(has_text="concurrent readers").first
+    storm_plot = storm.locator(".js-plotly-plot").first
+    storm_plot.scroll_into_view_if_needed()
+    page.wait_for_function("gd => (gd.data || []).filter(t => t.x && t.x.length).length === 6",
+                           arg=storm_plot.element_handle())
+    assert storm_plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+    queries = storm_plot.evaluate(
+        "gd => Object.fromEntries(gd.data.filter(t => t.meta === 'queries' && t.y.length)"
+        ".map(t => [t.name, t.y[t.y.length - 1]]))")
+    assert queries == {"none": 50, "lock": 1, "xfetch": 1}, queries
+    storm.screenshot(path=str(ARTIFACTS / "lesson03-stampede.png"))
+    page.screenshot(path=str(ARTIFACTS / "lesson03-run-all.png"))
+
+    assert (ROOT / lesson).read_bytes() == before, f"the browser run modified {lesson}"
+
+
 def test_lesson_widgets_render_and_respond(lab, page):
     before = (ROOT / LESSON).read_bytes()
     nb = _open_notebook(page, lab, LESSON, "lesson-opened.png")
