@@ -4,6 +4,7 @@ codecs, NOSCRIPT recovery, and the fail-open policy when Redis is unreachable.""
 from __future__ import annotations
 
 import asyncio
+import struct
 import threading
 import uuid
 
@@ -171,7 +172,12 @@ def test_pickle_codec_round_trips_what_json_cannot(redis_client):
 def test_json_codec_is_the_default(backend):
     backend.put("k", Entry({"a": [1, 2]}, 1.5, 60.0))
     raw = backend.client.get(backend.entry_key("k"))
-    assert raw == b'1.5 60.0 0.0 0.0\n{"a":[1,2]}'
+    assert raw == b"e1" + struct.pack("<4d", 1.5, 60.0, 0.0, 0.0) + b'{"a":[1,2]}'
+
+
+def test_an_entry_in_another_format_is_a_miss_not_an_error(backend):
+    backend.client.set(backend.entry_key("k"), b'1.5 60.0 0.0 0.0\n{"a":[1,2]}')  # an older text header
+    assert backend.peek("k") is None
 
 
 def test_an_unreadable_entry_is_a_miss(backend):

@@ -79,9 +79,13 @@ class CacheAside(ReadThroughBase):
 
     def get_or_load(self, key: Hashable, loader: Callable[[Any], Any] | None = None) -> Any:
         """Cache-aside with an explicit ``loader`` (default: the cache's own)."""
-        load = self._loader_for(loader)
         entry, token = self._lookup(key)
-        action = self._decide(entry, self._clock())
+        now = self._clock()
+        if entry is not None and not self.config.xfetch_beta and now - entry.created < entry.ttl:
+            self._rec.record_hit(key)  # the plain hit, decided without the general dispatch
+            return entry.value
+        load = self._loader_for(loader)
+        action = self._decide(entry, now)
         if action is HIT:
             self._rec.record("hit", key)
             return entry.value

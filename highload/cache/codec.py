@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import struct
 from typing import Any, Protocol, runtime_checkable
 
 from .entry import Entry
@@ -62,13 +63,20 @@ def check_codec(codec) -> Codec:
     return codec
 
 
+#: An entry on the wire: a 2-byte format tag, the four times as little-endian doubles (exact,
+#: and decoded in one call on the hit path), then the codec's bytes for the value.
+_TAG = b"e1"
+_TIMES = struct.Struct("<4d")
+_BODY = len(_TAG) + _TIMES.size
+
+
 def pack(entry: Entry, codec: Codec) -> bytes:
-    """``created ttl stale delta`` (repr floats: exact round trips) then a newline and the value."""
-    head = f"{entry.created!r} {entry.ttl!r} {entry.stale!r} {entry.delta!r}\n".encode()
-    return head + codec.dumps(entry.value)
+    """``e1`` + ``created ttl stale delta`` as doubles + the encoded value."""
+    return _TAG + _TIMES.pack(entry.created, entry.ttl, entry.stale, entry.delta) + codec.dumps(entry.value)
 
 
 def unpack(data: bytes, codec: Codec) -> Entry:
-    head, _, body = data.partition(b"\n")
-    created, ttl, stale, delta = map(float, head.split())
-    return Entry(codec.loads(body), created, ttl, stale, delta)
+    if data[:2] != _TAG:
+        raise ValueError(f"not a highload cache entry (format tag {data[:2]!r})")
+    created, ttl, stale, delta = _TIMES.unpack_from(data, 2)
+    return Entry(codec.loads(data[_BODY:]), created, ttl, stale, delta)

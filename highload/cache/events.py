@@ -54,6 +54,14 @@ class Recorder:
         if self.events.wants(kind):
             self.events.publish(Event(self.name, kind, self._clock(), duration, {"key": key, **detail}))
 
+    def record_hit(self, key=None) -> None:
+        """:meth:`record` of a hit, for the hot path: the counter is bumped without the lock (under
+        heavy thread contention an increment can be lost, never a value), and an event is built
+        only when someone listens."""
+        self._counts["hits"] += 1
+        if self.events.wants("hit"):
+            self.events.publish(Event(self.name, "hit", self._clock(), None, {"key": key}))
+
     def add(self, kind: str, n: int) -> None:
         """Count ``n`` events of ``kind`` at once (a hot path's tally), publishing nothing."""
         with self._lock:
