@@ -215,3 +215,77 @@ def test_async_near_cache_is_invalidated_by_another_at_drain(async_redis_client)
 def test_near_cache_needs_a_redis_backend():
     with pytest.raises(TypeError, match="backend must be a RedisBackend"):
         NearCache(lambda k: k, 60, backend=None)
+
+
+# -- how often a read polls for invalidations --------------------------------------------------
+
+
+class _Polls:
+    """Counts poll() calls and drives the near-cache module's real-time clock by hand."""
+
+    def __init__(self, monkeypatch, module, near, is_async=False):
+        self.now, self.count = 100.0, 0
+        monkeypatch.setattr(module.time, "monotonic", lambda: self.now)
+        original = near.poll
+
+        if is_async:
+            async def poll():
+                self.count += 1
+                return await original()
+        else:
+            def poll():
+                self.count += 1
+                return original()
+
+        near.poll = poll
+
+
+@pytest.mark.parametrize("interval, expected", [(0.001, [1, 1, 2, 2]), (0.0, [1, 2, 3, 4])])
+def test_reads_poll_at_most_once_per_poll_interval(monkeypatch, interval, expected):
+    import highload.cache.near as near_module
+
+    near = NearCache(lambda k: k.upper(), 60, backend=RedisBackend(fakeredis.FakeRedis()),
+                     clock=ManualClock(), poll_interval=interval)
+    polls = _Polls(monkeypatch, near_module, near)
+    seen = []
+    for step in (0.0, 0.0005, 0.0006, 0.0):  # t = 100, 100.0005, 100.0011, 100.0011
+        polls.now += step
+        assert near.get("k") == "K"
+        seen.append(polls.count)
+    assert seen == expected
+
+
+def test_poll_on_read_false_never_polls(monkeypatch):
+    import highload.cache.near as near_module
+
+    near = NearCache(lambda k: k, 60, backend=RedisBackend(fakeredis.FakeRedis()), clock=ManualClock(),
+                     poll_on_read=False)
+    polls = _Polls(monkeypatch, near_module, near)
+    for _ in range(3):
+        polls.now += 1
+        near.get("k")
+    assert polls.count == 0
+
+
+def test_async_reads_poll_at_most_once_per_poll_interval(monkeypatch):
+    import highload.cache.async_near as near_module
+
+    async def scenario():
+        near = await AsyncNearCache.create(lambda k: k.upper(), 60,
+                                           backend=AsyncRedisBackend(fakeredis.FakeAsyncRedis()),
+                                           clock=ManualClock(), poll_interval=0.001)
+        polls = _Polls(monkeypatch, near_module, near, is_async=True)
+        seen = []
+        for step in (0.0, 0.0005, 0.0006):
+            polls.now += step
+            assert await near.get("k") == "K"
+            seen.append(polls.count)
+        await near.aclose()
+        return seen
+
+    assert asyncio.run(scenario()) == [1, 1, 2]
+
+
+def test_poll_interval_is_validated():
+    with pytest.raises(ValueError, match="poll_interval must be >= 0, got -1"):
+        NearCache(lambda k: k, 60, backend=RedisBackend(fakeredis.FakeRedis()), poll_interval=-1)

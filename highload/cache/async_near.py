@@ -23,11 +23,12 @@ class AsyncNearCache(NearBase):
 
     def __init__(self, loader: Callable[[Any], Any] | None = None, ttl: float | None = None, *,
                  backend: AsyncRedisBackend, max_entries: int = 1024, local_ttl: float | None = None,
-                 drain_timeout: float = 10.0, poll_on_read: bool = True, **options: Any) -> None:
+                 drain_timeout: float = 10.0, poll_on_read: bool = True, poll_interval: float = 0.001,
+                 **options: Any) -> None:
         if not isinstance(backend, AsyncRedisBackend):
             raise TypeError(f"backend must be an AsyncRedisBackend (the shared tier), got {backend!r}")
         self.remote = AsyncCacheAside(loader, ttl, backend=backend, **options)
-        self._setup(max_entries, local_ttl, drain_timeout, poll_on_read)
+        self._setup(max_entries, local_ttl, drain_timeout, poll_on_read, poll_interval)
         self._lock = asyncio.Lock()
         self._pubsub = backend.client.pubsub()
         self._started = False
@@ -59,7 +60,10 @@ class AsyncNearCache(NearBase):
     async def get_or_load(self, key: Hashable, loader: Callable[[Any], Any] | None = None) -> Any:
         await self.start()
         if self.poll_on_read:
-            await self.poll()
+            now = time.monotonic()
+            if now >= self._next_poll:  # as in NearCache: at most once per poll_interval
+                self._next_poll = now + self.poll_interval
+                await self.poll()
         name = self.backend.name_of(key)
         hit, value, token = self._local_hit(name)
         if hit:
