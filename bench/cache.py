@@ -235,6 +235,11 @@ def run(s: Settings) -> int:
                  ("saved by write-back", f"{through / back:.1f}x fewer", "")],
                 numeric=frozenset({1, 2})))
     print()
+    hit = next((r for r in rows if r.section == HIT and r.paired), None)
+    if hit is not None:
+        print(f"one GET round trip took ~{1e6 / hit.paired.ref:.0f} us in this run. The hit-path ratio "
+              "depends on it: the cache's own work (~2-4 us) weighs more against a fast round trip, "
+              "so compare runs with similar round trips (see bench/README.md)\n")
     statuses = [r.status for r in rows] + [r[-1] for r in stampede_rows]
     print(", ".join(f"{statuses.count(k)} {k}" for k in ("PASS", "MISS", "SKIP", "info")))
     return 0

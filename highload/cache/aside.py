@@ -73,17 +73,24 @@ class CacheAside(ReadThroughBase):
         self._futures: set[concurrent.futures.Future] = set()
 
     # -- reads -----------------------------------------------------------------------------------
-    def get(self, key: Hashable) -> Any:
-        """The value for ``key``: cached if fresh, else loaded with the cache's loader."""
-        return self.get_or_load(key)
-
-    def get_or_load(self, key: Hashable, loader: Callable[[Any], Any] | None = None) -> Any:
-        """Cache-aside with an explicit ``loader`` (default: the cache's own)."""
-        entry, token = self._lookup(key)
+    def get(self, key: Hashable, loader: Callable[[Any], Any] | None = None) -> Any:
+        """The value for ``key``: cached if fresh, else loaded with ``loader`` (default: the
+        cache's own)."""
+        try:
+            entry, token = self.backend.lookup(key)
+        except self._outage:
+            self._rec.record("backend_error", key, op="lookup")
+            entry, token = None, None  # fail open: a miss, and no fill (the token is unknown)
         now = self._clock()
-        if entry is not None and not self.config.xfetch_beta and now - entry.created < entry.ttl:
-            self._rec.record_hit(key)  # the plain hit, decided without the general dispatch
+        # The plain hit is decided here, before the general dispatch: it is what a cache mostly does.
+        if entry is not None and now - entry.created < entry.ttl and not self.config.xfetch_beta:
+            self._rec.record_hit(key)
             return entry.value
+        return self._get_slow(key, loader, entry, token, now)
+
+    get_or_load = get
+
+    def _get_slow(self, key: Hashable, loader, entry: Entry | None, token: Any, now: float) -> Any:
         load = self._loader_for(loader)
         action = self._decide(entry, now)
         if action is HIT:

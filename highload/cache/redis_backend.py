@@ -93,6 +93,9 @@ class _Layout:
     name_of = staticmethod(key_name)
 
     def entry_key(self, key: Hashable) -> str:
+        # {hash tag}: an entry and its :gen/:lock keys land in one Redis Cluster slot.
+        if type(key) is str:
+            return self.prefix + "{" + key + "}"
         return f"{self.prefix}{{{key_name(key)}}}"
 
     def _decode(self, raw) -> Entry | None:
