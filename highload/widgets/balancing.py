@@ -31,6 +31,8 @@ from highload.balancing import (
     simulate,
 )
 
+from ._errors import error_text
+
 __all__ = [
     "ALGORITHMS",
     "DEFAULT_ALGORITHMS",
@@ -86,10 +88,6 @@ class RaceResult:
     @property
     def percentiles(self) -> tuple[float, float, float]:
         return self.p50, self.p95, self.p99
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 # -- arguments ----------------------------------------------------------------------------------
@@ -427,14 +425,13 @@ class LoadBalancerRace:
         except Exception as exc:
             self.results = None
             self._draw()
-            self.summary.value = f"<span style='color:{RED}'>{html.escape(_error_text(exc))}</span>"
+            self.summary.value = f"<span style='color:{RED}'>{html.escape(error_text(exc))}</span>"
             return None
         if with_impl:
             try:
                 results[YOURS] = race_impl(self.impl, self.speeds, load, requests=self.requests, seed=self.seed)
             except Exception as exc:  # a learner's half-written class must not kill the widget
-                notes = " ".join(getattr(exc, "__notes__", ()))
-                self.impl_error = f"{_error_text(exc)} {notes}".strip()
+                self.impl_error = error_text(exc)
         self.results = results
         self._draw()
         self.summary.value = self._summary_html(load)

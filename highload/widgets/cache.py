@@ -37,6 +37,8 @@ from highload import _validate
 from highload.cache import AsyncCacheAside, CacheAside
 from highload.clock import ManualClock
 
+from ._errors import error_text
+
 __all__ = [
     "PROTECTIONS",
     "DEFAULT_PROTECTIONS",
@@ -68,12 +70,6 @@ MAX_READERS = 1000
 #: A stampede reader's pause between reads, as fractions of the DB query time: always under 1,
 #: so every reader reads again while a load started at the expiry is still running.
 THINK = (0.3, 0.9)
-
-
-def _error_text(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    notes = " ".join(getattr(exc, "__notes__", ()))
-    return f"{text} {notes}".strip()
 
 
 def _seed(seed) -> int:
@@ -427,7 +423,7 @@ class HitRatioLab:
         try:
             result = self.compute()
         except Exception as exc:  # a learner's half-written class must not kill the widget
-            self.result, self.impl_error = None, _error_text(exc)
+            self.result, self.impl_error = None, error_text(exc)
             self._draw()
             self.summary.value = (f"<span style='color:{RED}'><b>{html.escape(_impl_name(self.impl))} raised</b> "
                                   f"{html.escape(self.impl_error)}</span>")
@@ -855,7 +851,7 @@ class StampedeVisualizer:
         except Exception as exc:
             self.results = None
             self._draw()
-            self.summary.value = f"<span style='color:{RED}'>{html.escape(_error_text(exc))}</span>"
+            self.summary.value = f"<span style='color:{RED}'>{html.escape(error_text(exc))}</span>"
             return None
         self.results = results
         self._draw()

@@ -22,6 +22,8 @@ from plotly.subplots import make_subplots
 from highload import _validate
 from highload.capacity import average_rps, peak_rps, required_servers
 
+from ._errors import error_text
+
 __all__ = ["TRAFFIC_RANGE", "CapacityPlan", "traffic_grid", "plan_capacity", "per_day", "CapacityCalculator"]
 
 #: Requests per day the traffic axis and slider span by default: a million to 100 billion.
@@ -270,7 +272,7 @@ class CapacityCalculator:
         except Exception as exc:  # a learner's half-written function must not kill the widget
             self.plan = None
             self._draw(None)
-            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            message = error_text(exc)
             self.summary.value = (
                 f"<span style='color:{SHORT}'><b>{name} raised</b> {html.escape(message)}</span>"
             )

@@ -25,6 +25,8 @@ from highload import _validate
 from highload.clock import ManualClock
 from highload.ratelimit import TokenBucket
 
+from ._errors import error_text
+
 __all__ = [
     "PATTERNS",
     "Trace",
@@ -371,7 +373,7 @@ class TokenBucketVisualizer:
         except Exception as exc:  # a learner's half-written class must not kill the widget
             self.trace = None
             self._draw(None, capacity, 0.0)
-            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            message = error_text(exc)
             self.summary.value = (
                 f"<span style='color:{REJECTED}'><b>{html.escape(self._impl_name())} raised</b> "
                 f"{html.escape(message)}</span>"

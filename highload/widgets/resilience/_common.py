@@ -17,9 +17,6 @@ def _count(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
 
 # -- failure-rate schedules ---------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 
 from highload.resilience import backoff_delays
 
-from ._common import BLUE, GREEN, GREY, ORANGE, RED, _count, _error_text, _positive
+from .._errors import error_text
+from ._common import BLUE, GREEN, GREY, ORANGE, RED, _count, _positive
 
 #: Retry strategies :func:`retry_storm` compares, as ``backoff_delays`` jitter names.
 STRATEGIES = {"no jitter": "none", "full jitter": "full", "decorrelated jitter": "decorrelated"}
@@ -202,7 +203,7 @@ class RetryStorm:
                                strategies=self.strategies, seed=self.seed)
         except Exception as exc:
             self.runs = None
-            self.summary.value = f"<span style='color:{RED}'>{html.escape(_error_text(exc))}</span>"
+            self.summary.value = f"<span style='color:{RED}'>{html.escape(error_text(exc))}</span>"
             return None
         self.runs = runs
         traces = self.figure.data

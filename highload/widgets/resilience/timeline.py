@@ -16,7 +16,8 @@ from plotly.subplots import make_subplots
 from highload.clock import ManualClock
 from highload.resilience import CircuitBreaker
 
-from ._common import BLUE, GREEN, GREY, RED, _error_text, _positive
+from .._errors import error_text
+from ._common import BLUE, GREEN, GREY, RED, _positive
 
 #: Downstream failure-rate schedules: (from time s, failure rate) steps, each rate holding until the next.
 SCHEDULES: dict[str, tuple[tuple[float, float], ...]] = {
@@ -404,10 +405,9 @@ class BreakerTimeline:
         except Exception as exc:  # a learner's half-written class must not kill the widget
             self.run = None
             self._draw(None, ())
-            notes = " ".join(getattr(exc, "__notes__", ()))
             self.summary.value = (
                 f"<span style='color:{RED}'><b>{html.escape(self._impl_name())} raised</b> "
-                f"{html.escape(_error_text(exc))} {html.escape(notes)}</span>"
+                f"{html.escape(error_text(exc))}</span>"
             )
             return None
         self.run = run
