@@ -165,7 +165,7 @@ class NearCache(NearBase):
             raise TypeError(f"backend must be a RedisBackend (the shared tier), got {backend!r}")
         self.remote = CacheAside(loader, ttl, backend=backend, **options)
         self._setup(max_entries, local_ttl, drain_timeout, poll_on_read, poll_interval)
-        self._entries = self.local._entries  # the hit path reads the LRU's dict directly
+        self._entries = self.local.entries  # the hit path reads the LRU without its lock
         self._lock = threading.Lock()  # redis-py PubSub objects are not thread-safe
         self._pubsub = backend.client.pubsub()
         self._pubsub.subscribe(backend.channel, backend.clear_channel)

@@ -220,6 +220,12 @@ class Cluster:
         return ClusterError(f"{what} did not start on port {managed.port} "
                             f"(see {managed.log}): {log or 'no output'}")
 
+    def _wait_healthy(self, url: str, managed: Managed, what: str) -> None:
+        """Until ``url/health`` answers 200; fail at once, quoting its log, if the process exits."""
+        processes.wait_until(lambda: _healthy(url) or not processes.is_running(managed), self.startup_timeout)
+        if not _healthy(url):
+            raise self._failed(managed, what)
+
     def _start_redis(self) -> None:
         if self._redis_url_given:
             self.redis_url, self.redis_kind = self._redis_url_given, "given (REDIS_URL)"
@@ -259,9 +265,7 @@ class Cluster:
         managed = self._spawn(instance.name, "instance", argv, instance.port)
         if register:
             self.instances.append(instance)
-        if not processes.wait_until(lambda: _healthy(instance.url) or not processes.is_running(managed),
-                                    self.startup_timeout) or not _healthy(instance.url):
-            raise self._failed(managed, f"shop instance {instance.name}")
+        self._wait_healthy(instance.url, managed, f"shop instance {instance.name}")
 
     def _start_balancer(self) -> None:
         nginx = find_nginx()
@@ -288,9 +292,7 @@ class Cluster:
                     "--fail-timeout", repr(self.fail_timeout), "--sticky-cookie", self.sticky_cookie]
             argv += [arg for address in upstreams for arg in ("--upstream", address)]
         managed = self._spawn("balancer", "balancer", argv, self.port)
-        if not processes.wait_until(lambda: _healthy(self.url) or not processes.is_running(managed),
-                                    self.startup_timeout) or not _healthy(self.url):
-            raise self._failed(managed, f"the {self.lb_kind} load balancer")
+        self._wait_healthy(self.url, managed, f"the {self.lb_kind} load balancer")
 
     # -- the state file ----------------------------------------------------------------------
 
