@@ -21,17 +21,15 @@ import platform
 import random
 import shutil
 import statistics
-import sys
 import threading
 import time
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
 
 from highload.cache import CacheAside, NearCache, RedisBackend, WriteBackCache, WriteThroughCache
 from highload.clock import ManualClock
 
-from ._harness import Paired, Settings, interleave_group, redis_server
-from ._report import redis_server_version, table, version
+from ._harness import Settings, interleave_group, redis_server
+from ._report import RatioRow, progress, ratio_table, redis_server_version, table, version
 
 HIT = "Redis hit path (one round trip each)"
 NEAR = "in-process hit"
@@ -39,28 +37,6 @@ MISSES = "100 concurrent misses of one key (loader: 20 ms)"
 LIKES = "like counter: 10,000 likes on 100 posts, 1 ms apart"
 
 VALUE = {"id": "u1", "name": "Ada Lovelace", "email": "ada@example.com", "plan": "premium"}
-
-
-@dataclass
-class Row:
-    section: str
-    case: str
-    reference: str
-    paired: Paired | None = None
-    target: float | None = None
-    skipped: str = ""
-
-    @property
-    def status(self) -> str:
-        if self.skipped:
-            return "SKIP"
-        if self.target is None:
-            return "info"
-        return "PASS" if self.paired.ratio >= self.target else "MISS"
-
-
-def _progress(message: str) -> None:
-    print(f"  .. {message}", file=sys.stderr, flush=True)
 
 
 def _calls(fn: Callable, *args) -> Callable[[int], None]:
@@ -71,7 +47,7 @@ def _calls(fn: Callable, *args) -> Callable[[int], None]:
     return run
 
 
-def hit_rows(url: str, s: Settings) -> list[Row]:
+def hit_rows(url: str, s: Settings) -> list[RatioRow]:
     import redis
 
     client = redis.Redis.from_url(url)
@@ -80,18 +56,18 @@ def hit_rows(url: str, s: Settings) -> list[Row]:
     assert cache.get("u1") == VALUE and cache.stats["loads"] == 1
     raw = client.get(backend.entry_key("u1"))
     client.set("hl:bench:raw", raw)  # the same bytes, under a plain key
-    _progress("Redis hit path vs GET")
+    progress("Redis hit path vs GET")
     measured = interleave_group(_calls(client.get, "hl:bench:raw"),
                                 {"highload CacheAside(RedisBackend).get(key)": _calls(cache.get, "u1")}, s)
     assert cache.stats["loads"] == 1, "every timed get was a hit"
     client.delete("hl:bench:raw")
     backend.clear()
     client.close()
-    return [Row(HIT, case, "redis-py GET of the same bytes", paired, target=0.9)
+    return [RatioRow(HIT, case, "redis-py GET of the same bytes", paired, target=0.9)
             for case, paired in measured.items()]
 
 
-def near_rows(url: str, s: Settings) -> list[Row]:
+def near_rows(url: str, s: Settings) -> list[RatioRow]:
     import cachetools
     import redis
 
@@ -101,13 +77,13 @@ def near_rows(url: str, s: Settings) -> list[Row]:
     assert near.get("u1") == VALUE
     ttl_cache = cachetools.TTLCache(maxsize=1024, ttl=3600)
     ttl_cache["u1"] = VALUE
-    _progress("near-cache hit vs cachetools.TTLCache")
+    progress("near-cache hit vs cachetools.TTLCache")
     measured = interleave_group(_calls(ttl_cache.__getitem__, "u1"),
                                 {"highload NearCache.get(key), local hit": _calls(near.get, "u1")}, s)
     assert near.remote.stats["loads"] == 1 and near.stats["misses"] == 1
     near.close()
     client.close()
-    return [Row(NEAR, case, f"cachetools {version('cachetools')} TTLCache[key]", paired, target=0.5)
+    return [RatioRow(NEAR, case, f"cachetools {version('cachetools')} TTLCache[key]", paired, target=0.5)
             for case, paired in measured.items()]
 
 
@@ -146,46 +122,34 @@ def stampede(url: str, single_flight: bool, readers: int = 100) -> tuple[int, in
     return calls, sum(got)
 
 
-def likes(store_writes: Callable[[MutableMapping], object], seed: int = 7) -> int:
-    """Database writes made by one write policy for the like workload."""
-    class CountingStore(dict):
-        writes = 0
+class CountingStore(dict):
+    """The database of the like counter: a dict that counts its writes."""
 
-        def __setitem__(self, key, value):
-            CountingStore.writes += 1
-            super().__setitem__(key, value)
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
 
-    store = CountingStore()
+    def __setitem__(self, key, value) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def likes(make_cache: Callable[[MutableMapping, ManualClock], object], seed: int = 7) -> int:
+    """Database writes one write policy makes for the like workload (likes 1 ms apart)."""
     rng = random.Random(seed)
     weights = [1 / (i + 1) for i in range(100)]
     posts = rng.choices([f"post:{i}" for i in range(100)], weights=weights, k=10_000)
-    cache = store_writes(store)
+    store, clock = CountingStore(), ManualClock()
+    cache = make_cache(store, clock)
     counts: dict[str, int] = {}
     for post in posts:
         counts[post] = counts.get(post, 0) + 1
         cache.write(post, counts[post])
-        cache.clock.advance(0.001) if hasattr(cache, "clock") else None
-    if hasattr(cache, "flush"):
-        cache.flush()
+        clock.advance(0.001)
+    if isinstance(cache, WriteBackCache):
+        cache.flush()  # what the last interval left dirty
     assert store == counts, "both policies end with every like in the database"
-    return CountingStore.writes
-
-
-def render(rows: list[Row]) -> str:
-    head = ("case", "ops/s", "reference", "ref ops/s", "ratio", "range", "target", "status")
-    body, section = [], None
-    for row in rows:
-        if row.section != section:
-            section = row.section
-            body.append((f"[{section}]",))
-        if row.skipped:
-            body.append((row.case, "-", row.reference, "-", "-", "-", "-", f"SKIP: {row.skipped}"))
-            continue
-        p = row.paired
-        body.append((row.case, f"{p.case:,.0f}", row.reference, f"{p.ref:,.0f}", f"{p.ratio:.2f}x",
-                     f"{min(p.ratios):.2f}-{max(p.ratios):.2f}x",
-                     "-" if row.target is None else f">= {row.target:g}x", row.status))
-    return table(head, body, numeric=frozenset({1, 3, 4, 5}))
+    return store.writes
 
 
 def run(s: Settings) -> int:
@@ -194,17 +158,17 @@ def run(s: Settings) -> int:
     print(f"{s.repeats} repeat(s) x {s.chunks} chunk(s) per side of ~{s.chunk_seconds * 1000:g} ms"
           + (" [--quick: smoke run, numbers are not meaningful]" if s.quick else ""))
     print("ratio = median over repeats of (highload ops/s / reference ops/s), sides interleaved\n")
-    rows: list[Row] = []
+    rows: list[RatioRow] = []
     stampede_rows: list[tuple[str, ...]] = []
     if shutil.which("redis-server") is None:
         reason = "redis-server is not installed (apt-get install redis-server)"
-        rows = [Row(HIT, "highload CacheAside(RedisBackend).get(key)", "redis-py GET", skipped=reason),
-                Row(NEAR, "highload NearCache.get(key), local hit", "cachetools TTLCache[key]", skipped=reason)]
+        rows = [RatioRow(HIT, "highload CacheAside(RedisBackend).get(key)", "redis-py GET", skipped=reason),
+                RatioRow(NEAR, "highload NearCache.get(key), local hit", "cachetools TTLCache[key]", skipped=reason)]
     else:
         with redis_server() as url:
             rows += hit_rows(url, s)
             rows += near_rows(url, s)
-            _progress("stampede")
+            progress("stampede")
             for protected in (False, True):
                 runs = [stampede(url, protected) for _ in range(1 if s.quick else 3)]
                 loads = [calls for calls, _ in runs]
@@ -212,22 +176,15 @@ def run(s: Settings) -> int:
                                       f"{statistics.median(loads):.0f}", f"{min(loads)}-{max(loads)}",
                                       f"{min(got for _, got in runs)} of 100",
                                       ("PASS" if set(loads) == {1} else "MISS") if protected else "info"))
-    print(render(rows))
+    print(ratio_table(rows, "ops/s"))
     print()
     if stampede_rows:
         print(f"[{MISSES}]")
         print(table(("protection", "loader calls", "range", "callers served", "target: exactly 1"),
                     stampede_rows, numeric=frozenset({1, 2, 3})))
         print()
-    through = likes(lambda store: WriteThroughCache(store))
-    clock = ManualClock()
-
-    def write_back(store):
-        cache = WriteBackCache(store, flush_interval=1.0, clock=clock)
-        cache.clock = clock
-        return cache
-
-    back = likes(write_back)
+    through = likes(lambda store, clock: WriteThroughCache(store))
+    back = likes(lambda store, clock: WriteBackCache(store, flush_interval=1.0, clock=clock))
     print(f"[{LIKES}]")
     print(table(("policy", "database writes", "per like"),
                 [("write-through", f"{through:,}", f"{through / 10_000:.2f}"),

@@ -33,7 +33,7 @@ from ._harness import (
     timed_chunk,
     wrk,
 )
-from ._report import redis_server_version, table, version
+from ._report import progress, redis_server_version, table, version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,9 +83,6 @@ def _pair(case: Callable[[int], None], ref: Callable[[int], None], s: Settings) 
                       repeats=s.repeats, chunks=s.chunks)
 
 
-def _progress(msg: str) -> None:
-    print(f"  .. {msg}", file=sys.stderr, flush=True)
-
 
 # --------------------------------------------------------------------------------------------
 # Redis
@@ -119,7 +116,7 @@ def redis_rows(url: str, s: Settings) -> Iterator[Row]:
     sha = client.script_load("return 1")
     floor = _loop(client.evalsha, sha, 1, "hl:bench:floor")
     ping = _loop(client.ping)
-    _progress("floor: EVALSHA vs PING")
+    progress("floor: EVALSHA vs PING")
     yield Row(section, "floor: redis-py EVALSHA 'return 1'", "redis-py PING", _pair(floor, ping, s))
 
     # 2. highload on Redis vs the floor.
@@ -132,7 +129,7 @@ def redis_rows(url: str, s: Settings) -> Iterator[Row]:
     for label, limiter, target in (("token bucket", tb, 0.9), ("sliding window log", swl, None),
                                    ("sliding window counter", swc, None)):
         assert limiter.allow("k"), f"{label} must admit in this benchmark"
-        _progress(f"highload {label} vs floor")
+        progress(f"highload {label} vs floor")
         yield Row(section, f"highload {label} allow()", "EVALSHA floor",
                   _pair(_loop(limiter.allow, "k"), floor, s), target)
 
@@ -162,7 +159,7 @@ def redis_rows(url: str, s: Settings) -> Iterator[Row]:
     best, best_ratio = "FixedWindow", 0.0
     for name, strategy in strategies.items():
         assert strategy.hit(item, f"{name}:k"), f"limits {name} must admit in this benchmark"
-        _progress(f"highload token bucket vs limits {name}")
+        progress(f"highload token bucket vs limits {name}")
         paired = _pair(tb_run, limits_run(name, strategy), s)
         if best_ratio == 0.0 or paired.ratio < best_ratio:  # lowest ratio = limits' fastest
             best, best_ratio = name, paired.ratio
@@ -187,15 +184,15 @@ def redis_rows(url: str, s: Settings) -> Iterator[Row]:
 
     # limits.hit() answers a bool, so the like-for-like call is allow_all (verdict only);
     # check_all, which also builds three Decisions for headers, is shown for context.
-    _progress(f"allow_all x3 vs limits {best} x3")
+    progress(f"allow_all x3 vs limits {best} x3")
     assert allow_all(checks)
     all3 = _loop(allow_all, checks)
     yield Row(section, "highload allow_all(3 token buckets)",
               f"limits {best}.hit() x3", _pair(all3, three_hits, s), 2.5)
-    _progress(f"check_all x3 vs limits {best} x3")
+    progress(f"check_all x3 vs limits {best} x3")
     yield Row(section, "highload check_all(3 token buckets)",
               f"limits {best}.hit() x3", _pair(_loop(check_all, checks), three_hits, s))
-    _progress("allow_all x3 vs floor")
+    progress("allow_all x3 vs floor")
     yield Row(section, "highload allow_all(3 token buckets)", "EVALSHA floor", _pair(all3, floor, s))
     storage.get_connection().close()
     client.close()
@@ -218,10 +215,10 @@ def memory_rows(s: Settings) -> Iterator[Row]:
     ref = _loop(FixedWindowRateLimiter(MemoryStorage()).hit, item, "k")
     limiter = RateLimiter(TokenBucketPolicy(**TB))
     bucket = TokenBucket(**TB)
-    _progress("in-memory RateLimiter vs limits")
+    progress("in-memory RateLimiter vs limits")
     yield Row(section, "highload RateLimiter(TokenBucketPolicy).allow(key)",
               "limits memory FixedWindow.hit()", _pair(_loop(limiter.allow, "k"), ref, s), 2.0)
-    _progress("in-memory TokenBucket vs limits")
+    progress("in-memory TokenBucket vs limits")
     yield Row(section, "highload TokenBucket.allow()",
               "limits memory FixedWindow.hit()", _pair(_loop(bucket.allow), ref, s), 2.0)
 
@@ -280,7 +277,7 @@ def http_rows(s: Settings) -> Iterator[Row]:
         if s.http_warmup:
             wrk(limited.port, s.http_warmup)
             wrk(plain.port, s.http_warmup)
-        _progress(f"wrk, {s.repeats} x {s.http_chunks} x {s.http_seconds} s per side")
+        progress(f"wrk, {s.repeats} x {s.http_chunks} x {s.http_seconds} s per side")
         if os.path.exists(f"/proc/{plain.pid}/stat"):
             wall, cpu = interleave_many(_wrk_chunk(limited, s.http_seconds),
                                         _wrk_chunk(plain, s.http_seconds),
@@ -367,7 +364,7 @@ def run(s: Settings) -> int:
                     for case, ref, target in REDIS_ROWS)
     else:
         with redis_server() as url:
-            _progress(f"private redis-server at {url}")
+            progress(f"private redis-server at {url}")
             rows.extend(redis_rows(url, s))
     rows.extend(memory_rows(s))
     rows.extend(http_rows(s))

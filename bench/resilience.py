@@ -19,13 +19,12 @@ import itertools
 import platform
 import shutil
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ._harness import Paired, Settings, interleave_group, redis_server
-from ._report import redis_server_version, table, version
+from ._report import progress, redis_server_version, table, version
 
 #: A side of a group: ``run(n)`` does n calls.
 Run = Callable[[int], None]
@@ -147,9 +146,6 @@ def _rejected(call: Callable | None, error: type[BaseException]) -> Run:
     return run
 
 
-def _progress(msg: str) -> None:
-    print(f"  .. {msg}", file=sys.stderr, flush=True)
-
 
 def _missing(module: str) -> str:
     try:
@@ -185,7 +181,7 @@ def closed_rows(s: Settings) -> Iterator[Row]:
         import pybreaker
 
         cases[PB] = _calls(pybreaker.CircuitBreaker().call, f)
-    _progress("closed path: direct f() vs highload (latency off, on)"
+    progress("closed path: direct f() vs highload (latency off, on)"
               + ("" if skipped else " vs pybreaker"))
     measured = interleave_group(_calls(f), cases, s)
     assert cb.state == "closed" and cb_latency.state == "closed"
@@ -212,7 +208,7 @@ def open_rows(s: Settings) -> Iterator[Row]:
         pb = pybreaker.CircuitBreaker(reset_timeout=1e9)
         pb.open()
         cases[PB_OPEN] = _rejected(pb.call, pybreaker.CircuitBreakerError)
-    _progress("open circuit: rejection, highload" + ("" if skipped else " vs pybreaker"))
+    progress("open circuit: rejection, highload" + ("" if skipped else " vs pybreaker"))
     measured = interleave_group(_rejected(None, CircuitOpenError), cases, s)
     assert cb.state == "open" and cb.metrics().calls == 0, "every call must have been rejected"
     if not skipped:
@@ -236,7 +232,7 @@ def retry_rows(s: Settings) -> Iterator[Row]:
         retrying = tenacity.Retrying(stop=tenacity.stop_after_attempt(3))
         cases[TENACITY] = _calls(retrying, f)
         cases[TENACITY_DECO] = _calls(tenacity.retry(stop=tenacity.stop_after_attempt(3))(f))
-    _progress("retry success path: direct f() vs highload Retry" + ("" if skipped else " vs tenacity"))
+    progress("retry success path: direct f() vs highload Retry" + ("" if skipped else " vs tenacity"))
     measured = interleave_group(_calls(f), cases, s)
     # Target: highload's success-path overhead >= 10x smaller than tenacity's.
     yield from _group_rows(RETRY_SECTION, measured, {},
@@ -270,7 +266,7 @@ def redis_rows(url: str, s: Settings) -> Iterator[Row]:
         pb = pybreaker.CircuitBreaker(state_storage=storage)
         assert pb.call(f) == 1 and pb.current_state == "closed"
         cases[PB_REDIS] = _calls(pb.call, f)
-    _progress("Redis-shared closed path: highload" + ("" if skipped else " vs pybreaker"))
+    progress("Redis-shared closed path: highload" + ("" if skipped else " vs pybreaker"))
     measured = interleave_group(_calls(f), cases, s)
     assert cb.state == "closed"
     # Target: highload's shared closed path >= 40x less overhead than pybreaker's Redis storage.
@@ -355,7 +351,7 @@ def run(s: Settings) -> int:
                     for case, ref, kind, target in REDIS_ROWS)
     else:
         with redis_server() as url:
-            _progress(f"private redis-server at {url}")
+            progress(f"private redis-server at {url}")
             rows.extend(redis_rows(url, s))
     rows.extend(retry_rows(s))
     print(render(rows))

@@ -25,52 +25,22 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from highload import balancing
 from highload.carts import InMemoryCartStore, RedisCartStore
 from highload.cluster import Cluster
 from highload.nginx import find_nginx
 
-from ._harness import Settings, calibrate, free_port, redis_server, server, timed_chunk, wrk
-from ._report import redis_server_version, table, version
+from ._harness import Paired, Settings, calibrate, redis_server, server, timed_chunk, wrk
+from ._report import RatioRow, progress, ratio_table, redis_server_version, table, version
 
 CAPACITY = "fixed capacity per instance: max_in_flight=4, io_delay=50 ms (GET /cart/c1 via nginx, wrk -c32)"
 RAW = "raw, CPU-bound on 2 shared cores (GET /cart/c1 via nginx, wrk -c16); no target"
 PROXY = "embedded teaching proxy vs nginx, same 2 instances (GET /cart/c1, wrk -c16)"
 MAX_IN_FLIGHT, IO_DELAY = 4, 0.05
 PATH = "/cart/c1"
-
-
-@dataclass
-class Row:
-    section: str
-    case: str
-    reference: str
-    case_values: list[float] = field(default_factory=list)
-    ref_values: list[float] = field(default_factory=list)
-    target: float | None = None
-    unit: str = "req/s"
-    skipped: str = ""
-
-    @property
-    def ratios(self) -> list[float]:
-        return [c / r for c, r in zip(self.case_values, self.ref_values, strict=True)]
-
-    @property
-    def status(self) -> str:
-        if self.skipped:
-            return "SKIP"
-        if self.target is None:
-            return "info"
-        return "PASS" if statistics.median(self.ratios) >= self.target else "MISS"
-
-
-def _progress(message: str) -> None:
-    print(f"  .. {message}", file=sys.stderr, flush=True)
 
 
 def _rates(ports: dict[str, int], s: Settings, connections: int, seconds: int) -> dict[str, list[float]]:
@@ -98,23 +68,21 @@ def _seed_cart(url: str) -> None:
     response.raise_for_status()
 
 
-def _scaling_rows(section: str, s: Settings, redis_url: str, capacity: bool) -> list[Row]:
+def _scaling_rows(section: str, s: Settings, redis_url: str, capacity: bool) -> list[RatioRow]:
     options = {"max_in_flight": MAX_IN_FLIGHT, "io_delay": IO_DELAY} if capacity else {}
     connections, seconds = (32, max(2, s.http_seconds)) if capacity else (16, s.http_seconds)
     with contextlib.ExitStack() as stack:
         clusters = {n: stack.enter_context(Cluster(n, lb="nginx", carts="redis", redis_url=redis_url, **options))
                     for n in (1, 2, 3)}
         _seed_cart(clusters[1].url)
-        _progress(f"{section.split(':')[0]}: wrk on 1, 2, 3 instances, {s.repeats} x {s.http_chunks} runs each")
+        progress(f"{section.split(':')[0]}: wrk on 1, 2, 3 instances, {s.repeats} x {s.http_chunks} runs each")
         rates = _rates({n: c.port for n, c in clusters.items()}, s, connections, seconds)
     targets = {2: 1.8, 3: 2.5} if capacity else {}
-    rows = [Row(section, "1 instance", "1 instance", rates[1], rates[1])]
-    rows += [Row(section, f"{n} instances", "1 instance", rates[n], rates[1], target=targets.get(n))
-             for n in (2, 3)]
-    return rows
+    return [RatioRow(section, f"{n} instance{'s' * (n > 1)}", "1 instance", Paired(rates[n], rates[1]),
+                     target=targets.get(n)) for n in (1, 2, 3)]
 
 
-def _proxy_rows(s: Settings, redis_url: str) -> list[Row]:
+def _proxy_rows(s: Settings, redis_url: str) -> list[RatioRow]:
     with Cluster(2, lb="nginx", carts="redis", redis_url=redis_url) as cluster:
         _seed_cart(cluster.url)
         upstreams = [a for i in cluster.instances for a in ("--upstream", i.address)]
@@ -130,9 +98,9 @@ def _proxy_rows(s: Settings, redis_url: str) -> list[Row]:
             return False
 
         with server(argv, ready, "embedded proxy") as proxy:
-            _progress(f"embedded proxy vs nginx, {s.repeats} x {s.http_chunks} runs each")
+            progress(f"embedded proxy vs nginx, {s.repeats} x {s.http_chunks} runs each")
             rates = _rates({"embedded": proxy.port, "nginx": cluster.port}, s, 16, s.http_seconds)
-    return [Row(PROXY, "embedded proxy (asyncio + httpx)", "nginx", rates["embedded"], rates["nginx"])]
+    return [RatioRow(PROXY, "embedded proxy (asyncio + httpx)", "nginx", Paired(rates["embedded"], rates["nginx"]))]
 
 
 def _latencies(op: Callable[[int], object], n: int) -> list[float]:
@@ -215,24 +183,6 @@ def pick_table(s: Settings) -> str:
     return table(("pick, 5 servers", "ns/pick", "range", "vs floor"), body, numeric=frozenset({1, 2, 3}))
 
 
-def render(rows: list[Row]) -> str:
-    head = ("case", "req/s", "reference", "ref req/s", "ratio", "range", "target", "status")
-    body, section = [], None
-    for row in rows:
-        if row.section != section:
-            section = row.section
-            body.append((f"[{section}]",))
-        if row.skipped:
-            body.append((row.case, "-", row.reference, "-", "-", "-", "-", f"SKIP: {row.skipped}"))
-            continue
-        ratios = row.ratios
-        body.append((row.case, f"{statistics.median(row.case_values):.0f}", row.reference,
-                     f"{statistics.median(row.ref_values):.0f}", f"{statistics.median(ratios):.2f}x",
-                     f"{min(ratios):.2f}-{max(ratios):.2f}x",
-                     "-" if row.target is None else f">= {row.target:g}x", row.status))
-    return table(head, body, numeric=frozenset({1, 3, 4, 5}))
-
-
 def run(s: Settings) -> int:
     nginx = find_nginx()
     nginx_version = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip() if nginx else "none"
@@ -246,30 +196,27 @@ def run(s: Settings) -> int:
                                    (shutil.which("wrk"), "wrk is not installed (apt-get install wrk)"),
                                    (shutil.which("redis-server"), "redis-server is not installed"))
                if not ok]
-    rows: list[Row] = []
-    with redis_server() if shutil.which("redis-server") else contextlib.nullcontext() as redis_url, \
-            tempfile.TemporaryDirectory():
+    rows: list[RatioRow] = []
+    with redis_server() if shutil.which("redis-server") else contextlib.nullcontext() as redis_url:
         if missing:
             reason = "; ".join(missing)
-            rows = [Row(section, case, "1 instance", skipped=reason)
+            rows = [RatioRow(section, case, "1 instance", skipped=reason)
                     for section in (CAPACITY, RAW) for case in ("1 instance", "2 instances", "3 instances")]
-            rows.append(Row(PROXY, "embedded proxy (asyncio + httpx)", "nginx", skipped=reason))
+            rows.append(RatioRow(PROXY, "embedded proxy (asyncio + httpx)", "nginx", skipped=reason))
         else:
             rows += _scaling_rows(CAPACITY, s, redis_url, capacity=True)
             rows += _scaling_rows(RAW, s, redis_url, capacity=False)
             rows += _proxy_rows(s, redis_url)
-        print(render(rows))
+        print(ratio_table(rows, "req/s"))
         print()
         if redis_url:
-            _progress("cart stores")
+            progress("cart stores")
             print(cart_table(redis_url, s))
             print()
-    _progress("balancer picks")
+    progress("balancer picks")
     print(pick_table(s))
     print()
     counts = {status: sum(r.status.startswith(status) for r in rows) for status in ("PASS", "MISS", "SKIP", "info")}
     print(", ".join(f"{n} {status}" for status, n in counts.items()))
     return 0
 
-
-__all__ = ["run", "free_port"]
