@@ -288,6 +288,22 @@ def _plot_data(plot) -> str:
     return plot.evaluate("gd => JSON.stringify((gd.data || []).map(t => [t.x, t.y]))")
 
 
+def _slider_widget(page, label: str):
+    """The first widget box with sliders and a FigureWidget whose text includes ``label``: (box, plot)."""
+    box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
+        has=page.locator(SLIDER)
+    ).filter(has_text=label).first
+    return box, box.locator(".js-plotly-plot").first
+
+
+def _drawn(page, plot, axis: str = "x") -> None:
+    """Scroll to ``plot`` and wait until a trace holds data on ``axis``; it must have drawn an SVG."""
+    plot.scroll_into_view_if_needed()
+    page.wait_for_function(f"gd => (gd.data || []).some(t => t.{axis} && t.{axis}.length)",
+                           arg=plot.element_handle())
+    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+
+
 def _move_slider(page, slider, plot) -> str:
     """Press ArrowRight five times on ``slider``; wait until ``plot`` redraws. Returns the old data."""
     readout = slider.locator(".widget-readout")
@@ -330,9 +346,7 @@ def test_lesson_02_runs_in_the_lab(lab, page):
     plots = [page.locator(PLOT).first, *page.locator(".jp-RenderedPlotly.js-plotly-plot").all()]
     assert len(plots) >= 3, f"expected the crash drill and 2 static charts, found {len(plots)} plotly charts"
     for plot in plots:
-        plot.scroll_into_view_if_needed()
-        page.wait_for_function("gd => (gd.data || []).some(t => t.y && t.y.length)", arg=plot.element_handle())
-        assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+        _drawn(page, plot, "y")
     plots[-1].screenshot(path=str(ARTIFACTS / "lesson02-token-size.png"))
     page.screenshot(path=str(ARTIFACTS / "lesson02-run-all.png"))
 
@@ -374,15 +388,11 @@ def test_lesson_00_capacity_calculator_renders_and_responds(lab, page):
     _run_all(page, nb)
 
     # The calculator: a widget box with its four sliders, a FigureWidget and the readout line.
-    box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
-        has=page.locator(SLIDER)
-    ).filter(has_text="peak factor").first
+    box, plot = _slider_widget(page, "peak factor")
     slider = box.locator(SLIDER).filter(has_text="peak factor").first
-    plot, readout = box.locator(".js-plotly-plot").first, box.locator(".hl-capacity-readout")
-    plot.scroll_into_view_if_needed()
+    readout = box.locator(".hl-capacity-readout")
+    _drawn(page, plot)
     slider.wait_for(state="visible")
-    page.wait_for_function("gd => (gd.data || []).some(t => t.x && t.x.length)", arg=plot.element_handle())
-    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
     assert box.locator(SLIDER).count() == 4, "requests/day, peak factor, req/s per server, headroom"
     text_before = readout.inner_text()
     assert "115,741" in text_before and "17 servers" in text_before, text_before
@@ -410,15 +420,11 @@ def test_lesson_03_cache_widgets_render_and_respond(lab, page):
     _run_all(page, nb)
 
     # HitRatioLab: a widget box with its sliders, the invalidation checkbox, a FigureWidget and a readout.
-    hit_box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
-        has=page.locator(SLIDER)
-    ).filter(has_text="key popularity (Zipf s)").first
+    hit_box, plot = _slider_widget(page, "key popularity (Zipf s)")
     slider = hit_box.locator(SLIDER).filter(has_text="key popularity").first
-    plot, readout = hit_box.locator(".js-plotly-plot").first, hit_box.locator(".hl-hit-ratio-readout")
-    plot.scroll_into_view_if_needed()
+    readout = hit_box.locator(".hl-hit-ratio-readout")
+    _drawn(page, plot, "y")
     slider.wait_for(state="visible")
-    page.wait_for_function("gd => (gd.data || []).some(t => t.y && t.y.length)", arg=plot.element_handle())
-    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
     controls = hit_box.inner_text()
     for label in ("cache size (entries)", "TTL", "DB updates per second", "invalidate the cache on each update"):
         assert label in controls, f"the HitRatioLab has no {label!r} control"
@@ -432,10 +438,7 @@ def test_lesson_03_cache_widgets_render_and_respond(lab, page):
     assert _plot_data(plot) != data_before
 
     # StampedeVisualizer: none, lock and xfetch each draw a query line and their waiting reads.
-    storm = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
-        has=page.locator(SLIDER)
-    ).filter(has_text="concurrent readers").first
-    storm_plot = storm.locator(".js-plotly-plot").first
+    storm, storm_plot = _slider_widget(page, "concurrent readers")
     storm_plot.scroll_into_view_if_needed()
     page.wait_for_function("gd => (gd.data || []).filter(t => t.x && t.x.length).length === 6",
                            arg=storm_plot.element_handle())
@@ -463,9 +466,7 @@ def test_lesson_widgets_render_and_respond(lab, page):
         has=page.locator(SLIDER)
     ).last
     slider, plot = box.locator(SLIDER).first, box.locator(".js-plotly-plot").first
-    plot.scroll_into_view_if_needed()
-    page.wait_for_function("gd => (gd.data || []).some(t => t.x && t.x.length)", arg=plot.element_handle())
-    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+    _drawn(page, plot)
     page.screenshot(path=str(ARTIFACTS / "lesson-run-all.png"))
     box.screenshot(path=str(ARTIFACTS / "lesson-widget.png"))
 
@@ -483,14 +484,10 @@ def test_lesson_09_breaker_timeline_renders_and_responds(lab, page):
     _run_all(page, nb)
 
     # The first BreakerTimeline: a widget box with its sliders ("failure threshold" first) and a FigureWidget.
-    box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
-        has=page.locator(SLIDER)
-    ).filter(has_text="failure threshold").first
-    slider, plot = box.locator(SLIDER).first, box.locator(".js-plotly-plot").first
-    plot.scroll_into_view_if_needed()
+    box, plot = _slider_widget(page, "failure threshold")
+    slider = box.locator(SLIDER).first
+    _drawn(page, plot)
     slider.wait_for(state="visible")
-    page.wait_for_function("gd => (gd.data || []).some(t => t.x && t.x.length)", arg=plot.element_handle())
-    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
     assert "failure threshold" in slider.inner_text()
     box.screenshot(path=str(ARTIFACTS / "lesson09-timeline.png"))
 
@@ -518,14 +515,10 @@ def test_lesson_01_load_balancer_race_renders_and_responds(lab, page):
     _run_all(page, nb)
 
     # The race: a widget box with the load slider, the speeds, the checkboxes and a FigureWidget.
-    box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
-        has=page.locator(SLIDER)
-    ).filter(has_text="load (share of capacity)").first
-    slider, plot = box.locator(SLIDER).first, box.locator(".js-plotly-plot").first
-    plot.scroll_into_view_if_needed()
+    box, plot = _slider_widget(page, "load (share of capacity)")
+    slider = box.locator(SLIDER).first
+    _drawn(page, plot)
     slider.wait_for(state="visible")
-    page.wait_for_function("gd => (gd.data || []).some(t => t.x && t.x.length)", arg=plot.element_handle())
-    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
     assert "load (share of capacity)" in slider.inner_text()
     assert "90%" in slider.locator(".widget-readout").inner_text()
     assert "least connections" in box.inner_text(), "the summary table names the algorithms"
