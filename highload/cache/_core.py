@@ -10,7 +10,7 @@ from .config import CacheConfig, make_rng, xfetch_due
 from .entry import Entry
 from .events import Recorder
 from .memory import AsyncMemoryBackend, MemoryBackend
-from .metrics import CacheMetrics
+from .metrics import Observed
 from .stores import check_store
 
 # What a read does with the entry it found.
@@ -64,7 +64,7 @@ def pick_backend(backend, max_entries, *, asynchronous: bool):
     return backend
 
 
-class ReadThroughBase:
+class ReadThroughBase(Observed):
     """State and decisions common to :class:`CacheAside` and :class:`AsyncCacheAside`."""
 
     _asynchronous = False
@@ -94,19 +94,6 @@ class ReadThroughBase:
         """The exercise's counters: exactly ``hits``, ``misses`` and ``loads``."""
         counts = self._rec.counts()
         return {"hits": counts["hits"], "misses": counts["misses"], "loads": counts["loads"]}
-
-    @property
-    def counters(self) -> dict[str, int]:
-        """Every counter in :data:`~highload.cache.events.COUNTERS`: stale hits, coalesced waits, ..."""
-        return self._rec.counts()
-
-    def metrics(self) -> CacheMetrics:
-        """Counters plus load-latency percentiles, as one snapshot."""
-        return CacheMetrics.from_recorder(self._rec)
-
-    def subscribe(self, listener: Callable, *kinds: str) -> Callable[[], None]:
-        """Call ``listener(event)`` for every event (or only ``kinds``); returns an unsubscribe."""
-        return self._rec.subscribe(listener, *kinds)
 
     def _loader_for(self, loader):
         loader = self.loader if loader is None else loader

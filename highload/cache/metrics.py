@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["CacheMetrics"]
+__all__ = ["CacheMetrics", "Observed"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,25 @@ class CacheMetrics:
     def from_recorder(cls, recorder) -> CacheMetrics:
         p50, p95, p99 = recorder.percentiles(0.5, 0.95, 0.99)
         return cls(recorder.name, **recorder.counts(), load_p50=p50, load_p95=p95, load_p99=p99)
+
+
+class Observed:
+    """What every cache shows of its ``self._rec`` (a :class:`~highload.cache.events.Recorder`):
+    ``counters``, ``stats`` (the same, unless a cache narrows it), ``metrics()`` and ``subscribe()``."""
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Every counter in :data:`~highload.cache.events.COUNTERS`: hits, writes, flushes, ..."""
+        return self._rec.counts()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return self.counters
+
+    def metrics(self) -> CacheMetrics:
+        """Counters plus load-latency percentiles, as one snapshot."""
+        return CacheMetrics.from_recorder(self._rec)
+
+    def subscribe(self, listener: Callable, *kinds: str) -> Callable[[], None]:
+        """Call ``listener(event)`` for every event (or only ``kinds``); returns an unsubscribe."""
+        return self._rec.subscribe(listener, *kinds)

@@ -36,7 +36,7 @@ from .async_aside import AsyncCacheAside
 from .entry import Entry
 from .events import Recorder
 from .memory import MemoryBackend
-from .metrics import CacheMetrics
+from .metrics import CacheMetrics, Observed
 from .redis_backend import OUTAGE_ERRORS, RedisBackend
 
 __all__ = ["NearCache", "NearBase"]
@@ -46,7 +46,7 @@ def _text(data) -> str:
     return data.decode() if isinstance(data, bytes) else str(data)
 
 
-class NearBase:
+class NearBase(Observed):
     """What the sync and asyncio near-caches share: the local LRU, counters and message handling."""
 
     remote: CacheAside | AsyncCacheAside
@@ -73,17 +73,15 @@ class NearBase:
         return f"{type(self).__name__}(name={self.remote.name!r}, local={self.local!r})"
 
     @property
-    def stats(self) -> dict[str, int]:
+    def counters(self) -> dict[str, int]:
         """The local tier: ``hits`` served from the LRU, ``misses`` sent to Redis, ``invalidations``
         applied. The Redis tier's counters are ``remote.stats``."""
         self._tally_hits()
         return self._rec.counts()
 
-    counters = stats
-
     def metrics(self) -> CacheMetrics:
         self._tally_hits()
-        return CacheMetrics.from_recorder(self._rec)
+        return super().metrics()
 
     def _tally_hits(self) -> None:
         # Local hits are counted in a plain int on the hot path (no lock: under heavy thread
@@ -93,7 +91,7 @@ class NearBase:
             self._rec.add("hit", n)
 
     def subscribe(self, listener: Callable, *kinds: str) -> Callable[[], None]:
-        unsubscribe = self._rec.subscribe(listener, *kinds)
+        unsubscribe = super().subscribe(listener, *kinds)
         self._hits_heard = self._rec.events.wants("hit")
 
         def undo() -> None:

@@ -13,7 +13,7 @@ from highload import _validate
 from ._core import check_clock, check_name, pick_backend
 from .entry import LATER, Entry
 from .events import Recorder
-from .metrics import CacheMetrics
+from .metrics import Observed
 from .stores import adelete, aread, awrite, check_store
 
 __all__ = ["WriteThroughCache", "AsyncWriteThroughCache"]
@@ -21,7 +21,7 @@ __all__ = ["WriteThroughCache", "AsyncWriteThroughCache"]
 _STRIPES = 64
 
 
-class _Base:
+class _Base(Observed):
     _asynchronous = False
 
     def _setup(self, store, ttl, backend, max_entries, clock, name, read_through) -> None:
@@ -38,19 +38,6 @@ class _Base:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, backend={self.backend!r})"
-
-    @property
-    def stats(self) -> dict[str, int]:
-        """Counters so far: ``hits``, ``misses``, ``writes``, ``invalidations`` and the rest."""
-        return self._rec.counts()
-
-    counters = stats
-
-    def metrics(self) -> CacheMetrics:
-        return CacheMetrics.from_recorder(self._rec)
-
-    def subscribe(self, listener: Callable, *kinds: str) -> Callable[[], None]:
-        return self._rec.subscribe(listener, *kinds)
 
     def _entry(self, value: Any) -> Entry:
         return Entry(value, self._clock(), self.ttl)

@@ -19,13 +19,13 @@ from highload import _validate
 from ._core import check_clock, check_name
 from .buffer import MemoryBuffer
 from .events import Recorder
-from .metrics import CacheMetrics
+from .metrics import Observed
 from .stores import AsyncStore, aread, awrite, check_store
 
 __all__ = ["WriteBackCache", "AsyncWriteBackCache"]
 
 
-class _Base:
+class _Base(Observed):
     _asynchronous = False
 
     def _setup(self, store, flush_interval, clock, max_dirty, buffer, name) -> None:
@@ -48,19 +48,6 @@ class _Base:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, flush_interval={self.flush_interval!r}, buffer={self.buffer!r})"
-
-    @property
-    def stats(self) -> dict[str, int]:
-        """Counters so far: ``hits``, ``misses``, ``writes``, ``flushes`` and the rest."""
-        return self._rec.counts()
-
-    counters = stats
-
-    def metrics(self) -> CacheMetrics:
-        return CacheMetrics.from_recorder(self._rec)
-
-    def subscribe(self, listener: Callable, *kinds: str) -> Callable[[], None]:
-        return self._rec.subscribe(listener, *kinds)
 
     @property
     def last_flush(self) -> float:
