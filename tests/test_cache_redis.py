@@ -175,6 +175,17 @@ def test_json_codec_is_the_default(backend):
     assert raw == b"e1" + struct.pack("<4d", 1.5, 60.0, 0.0, 0.0) + b'{"a":[1,2]}'
 
 
+@pytest.mark.parametrize("body, value", [(b' {"a": [1, 2]} ', {"a": [1, 2]}), (b'"text"', "text"), (b"null", None)])
+def test_json_written_by_another_client_is_read_whatever_its_spacing(backend, body, value):
+    backend.client.set(backend.entry_key("k"), b"e1" + struct.pack("<4d", 1.5, 60.0, 0.0, 0.0) + body)
+    assert backend.peek("k") == Entry(value, 1.5, 60.0)
+
+
+def test_json_with_trailing_bytes_is_a_miss(backend):
+    backend.client.set(backend.entry_key("k"), b"e1" + struct.pack("<4d", 1.5, 60.0, 0.0, 0.0) + b'{"a":1} x')
+    assert backend.peek("k") is None
+
+
 def test_an_entry_in_another_format_is_a_miss_not_an_error(backend):
     backend.client.set(backend.entry_key("k"), b'1.5 60.0 0.0 0.0\n{"a":[1,2]}')  # an older text header
     assert backend.peek("k") is None
