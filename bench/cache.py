@@ -27,6 +27,7 @@ from collections.abc import Callable, MutableMapping
 
 from highload.cache import CacheAside, NearCache, RedisBackend, WriteBackCache, WriteThroughCache
 from highload.clock import ManualClock
+from highload.testing import all_at_once
 
 from ._harness import Settings, interleave_group, redis_server
 from ._report import RatioRow, progress, ratio_table, redis_server_version, table, version
@@ -105,18 +106,7 @@ def stampede(url: str, single_flight: bool, readers: int = 100) -> tuple[int, in
     cache = CacheAside(slow_query, ttl=60, backend=RedisBackend(client, prefix=f"hl:bench:st{single_flight}:"),
                        single_flight=single_flight, lock_ttl=30)
     cache.backend.clear()
-    start = threading.Barrier(readers)
-    got = []
-
-    def reader():
-        start.wait()
-        got.append(cache.get("hot") == VALUE)
-
-    threads = [threading.Thread(target=reader) for _ in range(readers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    got = all_at_once(lambda: cache.get("hot") == VALUE, threads=readers)
     cache.backend.clear()
     client.close()
     return calls, sum(got)

@@ -23,6 +23,7 @@ import pytest
 
 from highload.cache import AsyncCacheAside, CacheAside, Entry, MemoryBackend, RedisBackend
 from highload.clock import ManualClock
+from highload.testing import all_at_once
 
 N = 16
 TTL = 10
@@ -30,24 +31,11 @@ WAIT = 30  # seconds before a broken synchronization fails the test instead of h
 
 
 def readers_at_once(cache, n: int = N, key: str = "hot"):
-    """n threads released together by a barrier, each calling cache.get(key) once."""
-    start = threading.Barrier(n, timeout=WAIT)
-    results, errors = [], []
-
-    def read():
-        try:
-            start.wait()
-            results.append(cache.get(key))
-        except Exception as exc:  # collected, so a failure in a thread fails the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=read) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=2 * WAIT)
-    assert not any(t.is_alive() for t in threads), "a reader never finished"
-    return results, errors
+    """n threads released together, each calling cache.get(key) once: (results, exceptions)."""
+    try:
+        return all_at_once(lambda: cache.get(key), threads=n, timeout=WAIT), []
+    except ExceptionGroup as group:
+        return [], list(group.exceptions)
 
 
 class HotLoader:
