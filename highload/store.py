@@ -63,7 +63,9 @@ def connect_async(url: str | None = None, **kwargs) -> redis.asyncio.Redis:
 def describe(url: str | None = None) -> str:
     """One line saying which store :func:`connect` would use, for lesson output."""
     url = _url(url)
-    return f"real Redis at {url}" if url else "embedded fakeredis (no REDIS_URL set)"
+    if url:
+        return f"real Redis at {url}"
+    return "embedded fakeredis (no REDIS_URL set; `make lab` starts a real Redis when redis-server is installed)"
 
 
 def free_port() -> int:
