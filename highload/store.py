@@ -65,7 +65,8 @@ def describe(url: str | None = None) -> str:
     url = _url(url)
     if url:
         return f"real Redis at {url}"
-    return "embedded fakeredis (no REDIS_URL set; `make lab` starts a real Redis when redis-server is installed)"
+    # No "real Redis" in this line: the notebook tests look for those words to prove REDIS_URL was used.
+    return "embedded fakeredis (no REDIS_URL set; `make lab` starts redis-server when it is installed)"
 
 
 def free_port() -> int:
