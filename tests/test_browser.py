@@ -323,7 +323,8 @@ def _move_slider(page, slider, plot) -> str:
 
 def test_lesson_02_runs_in_the_lab(lab, page):
     """Lesson 02 runs top to bottom in the lab, its three shop clusters included; its quiz renders
-    and answers a click, and its plotly charts (the crash-drill FigureWidget, the static charts) hold data."""
+    and answers a click, the crash drill redraws when its servers slider moves, and its plotly charts
+    (the crash-drill FigureWidget, the static charts) hold data."""
     lesson = "course/02_stateless_vs_stateful.ipynb"
     before = (ROOT / lesson).read_bytes()
     nb = _open_notebook(page, lab, lesson, "lesson02-opened.png")
@@ -341,9 +342,20 @@ def test_lesson_02_runs_in_the_lab(lab, page):
     assert "Score: 1 of" in quiz.inner_text()
     quiz.screenshot(path=str(ARTIFACTS / "lesson02-quiz.png"))
 
+    # The crash drill (highload/widgets/carts.py): two sliders over a FigureWidget and a readout.
+    box, drill = _slider_widget(page, "items per cart")
+    _drawn(page, drill, "y")
+    assert box.locator(SLIDER).count() == 2, "servers, items per cart"
+    readout = box.locator(".hl-crash-drill-readout")
+    sync_api.expect(readout).to_contain_text("memory + sticky cookie 100% → 69%")
+    _move_slider(page, box.locator(SLIDER).filter(has_text="servers").first, drill)  # 3 -> 8 servers
+    page.wait_for_function("gd => (gd.layout.title.text || '').startsWith('8 servers')", arg=drill.element_handle())
+    sync_api.expect(readout).to_contain_text("memory + sticky cookie 100% → 86%")
+    box.screenshot(path=str(ARTIFACTS / "lesson02-crash-drill.png"))
+
     # The crash drill's FigureWidget, and the static charts (latency, token size), all have data.
     # A static figure's renderer is itself the plotly graph div: `.jp-RenderedPlotly.js-plotly-plot`.
-    plots = [page.locator(PLOT).first, *page.locator(".jp-RenderedPlotly.js-plotly-plot").all()]
+    plots = [drill, *page.locator(".jp-RenderedPlotly.js-plotly-plot").all()]
     assert len(plots) >= 3, f"expected the crash drill and 2 static charts, found {len(plots)} plotly charts"
     for plot in plots:
         _drawn(page, plot, "y")

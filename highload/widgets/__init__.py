@@ -14,6 +14,7 @@ _EXPORTS = {
     "LoadBalancerRace": ".balancing",
     "HitRatioLab": ".cache",
     "StampedeVisualizer": ".cache",
+    "CartCrashDrill": ".carts",
     "Quiz": ".quiz",
     "Question": ".quiz",
 }
