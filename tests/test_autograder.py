@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import autograder
 from tests import broken_limiters as broken
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.suite_checks import assert_groups_partition, run_cli
 
 
 def test_reference_package_passes_every_hidden_test():
@@ -50,10 +47,7 @@ def test_failures_are_named_after_the_clause():
 def test_groups_partition_the_suite():
     from highload.ratelimit import TokenBucket
 
-    whole = {o.name for o in autograder.check("token_bucket", TokenBucket).outcomes}
-    parts = [{o.name for o in autograder.check("token_bucket", TokenBucket, group=g).outcomes}
-             for g in ("basics", "refill", "retry_after", "edge")]
-    assert set().union(*parts) == whole and sum(map(len, parts)) == len(whole)
+    assert_groups_partition("token_bucket", TokenBucket, ("basics", "refill", "retry_after", "edge"))
 
 
 def test_an_infinite_loop_costs_only_its_own_tests():
@@ -104,16 +98,12 @@ def test_unknown_suite_and_group_are_clear_errors():
     assert not report.passed and report.outcomes[0].name == "suite_selection"
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT, capture_output=True, text=True)
-
-
 def test_cli_exits_zero_only_when_every_hidden_test_passes():
-    ok = _cli("check", "token_bucket", "--target", "highload.ratelimit:TokenBucket")
+    ok = run_cli("check", "token_bucket", "--target", "highload.ratelimit:TokenBucket")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "PASS test_rejected_call_consumes_nothing" in ok.stdout
-    bad = _cli("check", "sliding_window_log", "--target", "tests.broken_limiters:RecordsRejected")
+    bad = run_cli("check", "sliding_window_log", "--target", "tests.broken_limiters:RecordsRejected")
     assert bad.returncode == 1
     assert "FAIL test_rejected_requests_are_not_recorded" in bad.stdout
-    missing = _cli("check", "token_bucket", "--target", "tests.broken_limiters:Nope")
+    missing = run_cli("check", "token_bucket", "--target", "tests.broken_limiters:Nope")
     assert missing.returncode == 2 and "cannot load target" in missing.stderr

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import types
-from pathlib import Path
 
 import pytest
 
 import autograder
 from tests import broken_cache as broken
+from tests.suite_checks import assert_caught, assert_groups_partition, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 GROUPS = {
     "cache_aside": ("aside_basics", "aside_ttl", "aside_lru"),
     "write_policies": ("write_back", "flush_timer", "write_through"),
@@ -60,13 +58,6 @@ WRITE_THROUGH_CLAUSE = {
 }
 
 
-def _caught(suite, target, clause, name):
-    report = autograder.check(suite, target)
-    assert not report.passed, f"{name} passed every hidden test"
-    assert clause in {o.name for o in report.failures}, report.summary()
-    return report
-
-
 def test_correct_standalone_answers_pass_every_hidden_test():
     for suite, target in GOOD.items():
         report = autograder.check(suite, target)
@@ -92,19 +83,19 @@ def test_every_wrong_answer_has_its_clause():
 
 @pytest.mark.parametrize("wrong", broken.BROKEN_ASIDE, ids=lambda c: c.__name__)
 def test_cache_aside_suite_catches(wrong):
-    _caught("cache_aside", wrong, ASIDE_CLAUSE[wrong.__name__], wrong.__name__)
+    assert_caught("cache_aside", wrong, ASIDE_CLAUSE[wrong.__name__], wrong.__name__)
 
 
 @pytest.mark.parametrize("wrong", broken.BROKEN_WRITE_BACK, ids=lambda c: c.__name__)
 def test_write_policies_suite_catches_wrong_write_back(wrong):
-    report = _caught("write_policies", broken.policies(write_back=wrong), WRITE_BACK_CLAUSE[wrong.__name__],
+    report = assert_caught("write_policies", broken.policies(write_back=wrong), WRITE_BACK_CLAUSE[wrong.__name__],
                      wrong.__name__)
     assert "write_through" not in {o.group for o in report.failures}, "a wrong WriteBackCache costs only its groups"
 
 
 @pytest.mark.parametrize("wrong", broken.BROKEN_WRITE_THROUGH, ids=lambda c: c.__name__)
 def test_write_policies_suite_catches_wrong_write_through(wrong):
-    report = _caught("write_policies", broken.policies(write_through=wrong), WRITE_THROUGH_CLAUSE[wrong.__name__],
+    report = assert_caught("write_policies", broken.policies(write_through=wrong), WRITE_THROUGH_CLAUSE[wrong.__name__],
                      wrong.__name__)
     assert {o.group for o in report.failures} == {"write_through"}, report.summary()
 
@@ -124,10 +115,7 @@ def test_a_timer_mistake_costs_only_the_flush_timer_group(wrong):
 
 @pytest.mark.parametrize("suite", sorted(GROUPS))
 def test_groups_partition_the_suite(suite):
-    whole = {o.name for o in autograder.check(suite, GOOD[suite]).outcomes}
-    parts = [{o.name for o in autograder.check(suite, GOOD[suite], group=g).outcomes} for g in GROUPS[suite]]
-    assert all(parts), "every graded cell's group must hold tests"
-    assert set().union(*parts) == whole and sum(map(len, parts)) == len(whole)
+    assert_groups_partition(suite, GOOD[suite], GROUPS[suite])
 
 
 def test_write_policies_takes_a_module_or_any_namespace(monkeypatch):
@@ -175,15 +163,11 @@ def test_failures_read_as_advice_without_hidden_source(capsys):
     assert "def test_" not in out.out and "class Loader" not in out.out, "no hidden source in feedback"
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT, capture_output=True, text=True)
-
-
 def test_cli_exits_zero_only_when_every_hidden_test_passes():
-    ok = _cli("check", "write_policies", "--target", "tests.broken_cache")
+    ok = run_cli("check", "write_policies", "--target", "tests.broken_cache")
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    ok = _cli("check", "cache_aside", "--target", "tests.broken_cache:GoodCacheAside", "--group", "aside_lru")
+    ok = run_cli("check", "cache_aside", "--target", "tests.broken_cache:GoodCacheAside", "--group", "aside_lru")
     assert ok.returncode == 0 and "cache_aside[aside_lru]" in ok.stdout, ok.stdout + ok.stderr
-    bad = _cli("check", "cache_aside", "--target", "tests.broken_cache:LruByInsertion")
+    bad = run_cli("check", "cache_aside", "--target", "tests.broken_cache:LruByInsertion")
     assert bad.returncode == 1
     assert "FAIL test_a_hit_makes_its_entry_most_recently_used: " in bad.stdout

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import types
-from pathlib import Path
 
 import pytest
 
 import autograder
 from tests import broken_resilience as broken
+from tests.suite_checks import assert_groups_partition, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 GROUPS = {
     "circuit_breaker": ("closed_to_open", "open_to_half_open", "half_open", "errors"),
     "backoff": ("backoff_bounds", "jitter"),
@@ -95,10 +93,7 @@ def test_backoff_suite_catches(wrong):
 @pytest.mark.parametrize("suite", sorted(GROUPS))
 def test_groups_partition_the_suite(suite):
     target = {"circuit_breaker": broken.GoodBreaker, "backoff": broken.good_backoff_delays}[suite]
-    whole = {o.name for o in autograder.check(suite, target).outcomes}
-    parts = [{o.name for o in autograder.check(suite, target, group=g).outcomes} for g in GROUPS[suite]]
-    assert all(parts), "every graded cell's group must hold tests"
-    assert set().union(*parts) == whole and sum(map(len, parts)) == len(whole)
+    assert_groups_partition(suite, target, GROUPS[suite])
 
 
 def test_circuit_open_error_must_live_next_to_the_breaker(monkeypatch):
@@ -140,16 +135,12 @@ def test_failures_read_as_advice_without_hidden_source(capsys):
     assert "def test_" not in out.out and "breaker.call(" not in out.out, "no hidden source in feedback"
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT, capture_output=True, text=True)
-
-
 def test_cli_exits_zero_only_when_every_hidden_test_passes():
-    ok = _cli("check", "circuit_breaker", "--target", "tests.broken_resilience:GoodBreaker")
+    ok = run_cli("check", "circuit_breaker", "--target", "tests.broken_resilience:GoodBreaker")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "PASS test_circuit_open_error_is_importable_from_the_same_module" in ok.stdout
-    ok = _cli("check", "backoff", "--target", "tests.broken_resilience:good_backoff_delays")
+    ok = run_cli("check", "backoff", "--target", "tests.broken_resilience:good_backoff_delays")
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    bad = _cli("check", "backoff", "--target", "tests.broken_resilience:overflows", "--group", "backoff_bounds")
+    bad = run_cli("check", "backoff", "--target", "tests.broken_resilience:overflows", "--group", "backoff_bounds")
     assert bad.returncode == 1
     assert "FAIL test_infinite_max_delay_gives_inf_not_an_error" in bad.stdout

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import types
-from pathlib import Path
 
 import pytest
 
 import autograder
 from tests import broken_scaling as broken
+from tests.suite_checks import assert_caught, assert_groups_partition, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 GROUPS = {
     "balancing": ("smooth_weighted", "least_connections"),
     "carts": ("cart_basics", "cart_ttl", "cart_errors"),
@@ -68,12 +66,6 @@ CAPACITY_CLAUSE = {
 }
 
 
-def _caught(suite, target, clause, name):
-    report = autograder.check(suite, target)
-    assert not report.passed, f"{name} passed every hidden test"
-    assert clause in {o.name for o in report.failures}, report.summary()
-
-
 def test_correct_standalone_answers_pass_every_hidden_test():
     for suite, target in GOOD.items():
         report = autograder.check(suite, target)
@@ -101,22 +93,22 @@ def test_every_wrong_answer_has_its_clause():
 
 @pytest.mark.parametrize("wrong", broken.BROKEN_SWRR, ids=lambda c: c.__name__)
 def test_balancing_suite_catches_wrong_smooth_weighted(wrong):
-    _caught("balancing", broken.balancing(swrr=wrong), SWRR_CLAUSE[wrong.__name__], wrong.__name__)
+    assert_caught("balancing", broken.balancing(swrr=wrong), SWRR_CLAUSE[wrong.__name__], wrong.__name__)
 
 
 @pytest.mark.parametrize("wrong", broken.BROKEN_LC, ids=lambda c: c.__name__)
 def test_balancing_suite_catches_wrong_least_connections(wrong):
-    _caught("balancing", broken.balancing(lc=wrong), LC_CLAUSE[wrong.__name__], wrong.__name__)
+    assert_caught("balancing", broken.balancing(lc=wrong), LC_CLAUSE[wrong.__name__], wrong.__name__)
 
 
 @pytest.mark.parametrize("wrong", broken.BROKEN_CARTS, ids=lambda c: c.__name__)
 def test_carts_suite_catches(wrong):
-    _caught("carts", wrong, CART_CLAUSE[wrong.__name__], wrong.__name__)
+    assert_caught("carts", wrong, CART_CLAUSE[wrong.__name__], wrong.__name__)
 
 
 @pytest.mark.parametrize("wrong", broken.BROKEN_CAPACITY, ids=lambda f: f.__name__)
 def test_capacity_suite_catches(wrong):
-    _caught("capacity", wrong, CAPACITY_CLAUSE[wrong.__name__], wrong.__name__)
+    assert_caught("capacity", wrong, CAPACITY_CLAUSE[wrong.__name__], wrong.__name__)
 
 
 def test_a_wrong_class_costs_only_its_own_group():
@@ -134,10 +126,7 @@ def test_float_rounding_costs_only_the_exact_multiple_test():
 
 @pytest.mark.parametrize("suite", sorted(GROUPS))
 def test_groups_partition_the_suite(suite):
-    whole = {o.name for o in autograder.check(suite, GOOD[suite]).outcomes}
-    parts = [{o.name for o in autograder.check(suite, GOOD[suite], group=g).outcomes} for g in GROUPS[suite]]
-    assert all(parts), "every graded cell's group must hold tests"
-    assert set().union(*parts) == whole and sum(map(len, parts)) == len(whole)
+    assert_groups_partition(suite, GOOD[suite], GROUPS[suite])
 
 
 def test_balancing_takes_a_module_or_any_namespace(monkeypatch):
@@ -216,30 +205,26 @@ def test_failures_read_as_advice_without_hidden_source(capsys):
     assert "def test_" not in out.out and "swrr_model" not in out.out, "no hidden source in feedback"
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT, capture_output=True, text=True)
-
-
 def test_cli_takes_a_module_target():
-    ok = _cli("check", "balancing", "--target", "tests.broken_scaling")
+    ok = run_cli("check", "balancing", "--target", "tests.broken_scaling")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "PASS test_nginx_example_first_seven_picks" in ok.stdout
-    ok = _cli("check", "balancing", "--target", "tests.broken_scaling", "--group", "least_connections")
+    ok = run_cli("check", "balancing", "--target", "tests.broken_scaling", "--group", "least_connections")
     assert ok.returncode == 0 and "least_connections" in ok.stdout, ok.stdout + ok.stderr
-    bad = _cli("check", "balancing", "--target", "tests")
+    bad = run_cli("check", "balancing", "--target", "tests")
     assert bad.returncode == 1
     assert "FAIL test_nginx_example_first_seven_picks: " in bad.stdout and "must provide" in bad.stdout
-    missing = _cli("check", "balancing", "--target", "tests.no_such_module")
+    missing = run_cli("check", "balancing", "--target", "tests.no_such_module")
     assert missing.returncode == 2 and "cannot load target" in missing.stderr
 
 
 def test_cli_exits_zero_only_when_every_hidden_test_passes():
-    ok = _cli("check", "carts", "--target", "tests.broken_scaling:GoodCartStore")
+    ok = run_cli("check", "carts", "--target", "tests.broken_scaling:GoodCartStore")
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    ok = _cli("check", "capacity", "--target", "tests.broken_scaling:good_required_servers")
+    ok = run_cli("check", "capacity", "--target", "tests.broken_scaling:good_required_servers")
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    bad = _cli("check", "carts", "--target", "tests.broken_scaling:TtlOnlyOnFirstAdd", "--group", "cart_ttl")
+    bad = run_cli("check", "carts", "--target", "tests.broken_scaling:TtlOnlyOnFirstAdd", "--group", "cart_ttl")
     assert bad.returncode == 1
     assert "FAIL test_add_refreshes_a_shortened_ttl[bytes_client]" in bad.stdout
-    bad = _cli("check", "capacity", "--target", "tests.broken_scaling:floor_servers")
+    bad = run_cli("check", "capacity", "--target", "tests.broken_scaling:floor_servers")
     assert bad.returncode == 1 and "FAIL test_rounds_a_fractional_server_up" in bad.stdout
