@@ -288,3 +288,32 @@ def test_async_reads_fail_open_when_redis_is_down():
         return await cache.get("k"), await cache.get("k"), cache.stats["loads"]
 
     assert asyncio.run(main()) == ("from db", "from db", 2)
+
+
+def _fail_closed_calls(client, aclient):
+    """(cache, the write that must raise, the op its backend_error names), sync and asyncio."""
+    return [
+        (CacheAside(lambda k: 1, 60, backend=RedisBackend(client)), lambda c: c.set("k", 2), "set"),
+        (CacheAside(lambda k: 1, 60, backend=RedisBackend(client)), lambda c: c.invalidate("k"), "invalidate"),
+        (WriteThroughCache({}, backend=RedisBackend(client)), lambda c: c.write("k", 2), "put"),
+        (WriteThroughCache({}, backend=RedisBackend(client)), lambda c: c.invalidate("k"), "invalidate"),
+        (WriteBackCache({}, 60, ManualClock(), buffer=RedisBuffer(client)), lambda c: c.write("k", 2), "write"),
+        (AsyncCacheAside(lambda k: 1, 60, backend=AsyncRedisBackend(aclient)), lambda c: c.set("k", 2), "set"),
+        (AsyncCacheAside(lambda k: 1, 60, backend=AsyncRedisBackend(aclient)), lambda c: c.invalidate("k"),
+         "invalidate"),
+    ]
+
+
+def test_every_fail_closed_write_records_its_outage_then_raises():
+    server = fakeredis.FakeServer()
+    server.connected = False
+    calls = _fail_closed_calls(fakeredis.FakeRedis(server=server), fakeredis.FakeAsyncRedis(server=server))
+    for cache, write, op in calls:
+        events = []
+        cache.subscribe(events.append, "backend_error")
+        with pytest.raises(redis.ConnectionError):
+            result = write(cache)
+            if asyncio.iscoroutine(result):
+                asyncio.run(result)
+        assert [e.detail["op"] for e in events] == [op], type(cache).__name__
+        assert cache.counters["backend_errors"] == 1

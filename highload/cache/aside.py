@@ -123,23 +123,17 @@ class CacheAside(ReadThroughBase):
     def set(self, key: Hashable, value: Any) -> None:
         """Put ``value`` in the cache now (a ``None`` invalidates unless negative caching is on)."""
         entry = self._written(value)
-        try:
+        with self._outage_raised(key, "set"):
             if entry is None:
                 self.backend.delete(key)
             else:
                 self.backend.put(key, entry)
-        except self._outage:
-            self._rec.record("backend_error", key, op="set")
-            raise
         self._rec.record("write", key)
 
     def invalidate(self, key: Hashable) -> bool:
         """Drop ``key`` (and cancel loads of it in flight); True if it was cached."""
-        try:
+        with self._outage_raised(key, "invalidate"):
             existed = self.backend.delete(key)
-        except self._outage:
-            self._rec.record("backend_error", key, op="invalidate")
-            raise
         self._rec.record("invalidate", key)
         return bool(existed)
 

@@ -92,22 +92,16 @@ class AsyncCacheAside(ReadThroughBase):
     # -- writes ----------------------------------------------------------------------------------
     async def set(self, key: Hashable, value: Any) -> None:
         entry = self._written(value)
-        try:
+        with self._outage_raised(key, "set"):
             if entry is None:
                 await self.backend.delete(key)
             else:
                 await self.backend.put(key, entry)
-        except self._outage:
-            self._rec.record("backend_error", key, op="set")
-            raise
         self._rec.record("write", key)
 
     async def invalidate(self, key: Hashable) -> bool:
-        try:
+        with self._outage_raised(key, "invalidate"):
             existed = await self.backend.delete(key)
-        except self._outage:
-            self._rec.record("backend_error", key, op="invalidate")
-            raise
         self._rec.record("invalidate", key)
         return bool(existed)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 __all__ = ["CacheMetrics", "Observed"]
@@ -44,7 +45,10 @@ class CacheMetrics:
 
 class Observed:
     """What every cache shows of its ``self._rec`` (a :class:`~highload.cache.events.Recorder`):
-    ``counters``, ``stats`` (the same, unless a cache narrows it), ``metrics()`` and ``subscribe()``."""
+    ``counters``, ``stats`` (the same, unless a cache narrows it), ``metrics()`` and ``subscribe()``.
+
+    It also holds the fail-closed half of the outage policy: see :meth:`_outage_raised`.
+    """
 
     @property
     def counters(self) -> dict[str, int]:
@@ -62,3 +66,14 @@ class Observed:
     def subscribe(self, listener: Callable, *kinds: str) -> Callable[[], None]:
         """Call ``listener(event)`` for every event (or only ``kinds``); returns an unsubscribe."""
         return self._rec.subscribe(listener, *kinds)
+
+    @contextmanager
+    def _outage_raised(self, key, op: str) -> Iterator[None]:
+        """Let a backend outage (``self._outage``) during ``op`` propagate, after recording it as a
+        ``backend_error`` event. Writes and invalidations fail closed: a caller told "done" while
+        the old value is still cached would serve it for a whole TTL."""
+        try:
+            yield
+        except self._outage:
+            self._rec.record("backend_error", key, op=op)
+            raise

@@ -96,11 +96,8 @@ class WriteThroughCache(_Base):
     def write(self, key: Hashable, value: Any) -> None:
         with self._stripe(key):
             self.store[key] = value
-            try:
+            with self._outage_raised(key, "put"):
                 self.backend.put(key, self._entry(value))
-            except self._outage:
-                self._rec.record("backend_error", key, op="put")
-                raise
         self._rec.record("write", key)
 
     def delete(self, key: Hashable) -> None:
@@ -111,11 +108,8 @@ class WriteThroughCache(_Base):
 
     def invalidate(self, key: Hashable) -> bool:
         """Drop the cached entry only; the store keeps the value."""
-        try:
+        with self._outage_raised(key, "invalidate"):
             existed = self.backend.delete(key)
-        except self._outage:
-            self._rec.record("backend_error", key, op="invalidate")
-            raise
         self._rec.record("invalidate", key)
         return bool(existed)
 
@@ -158,11 +152,8 @@ class AsyncWriteThroughCache(_Base):
 
     async def write(self, key: Hashable, value: Any) -> None:
         await awrite(self.store, key, value)
-        try:
+        with self._outage_raised(key, "put"):
             await self.backend.put(key, self._entry(value))
-        except self._outage:
-            self._rec.record("backend_error", key, op="put")
-            raise
         self._rec.record("write", key)
 
     async def delete(self, key: Hashable) -> None:
@@ -170,11 +161,8 @@ class AsyncWriteThroughCache(_Base):
         await self.invalidate(key)
 
     async def invalidate(self, key: Hashable) -> bool:
-        try:
+        with self._outage_raised(key, "invalidate"):
             existed = await self.backend.delete(key)
-        except self._outage:
-            self._rec.record("backend_error", key, op="invalidate")
-            raise
         self._rec.record("invalidate", key)
         return bool(existed)
 

@@ -87,11 +87,8 @@ class WriteBackCache(_Base):
     def write(self, key: Hashable, value: Any) -> None:
         if self._due():
             self.flush()
-        try:
+        with self._outage_raised(key, "write"):
             dirty = self.buffer.write(key, value)
-        except self._outage:
-            self._rec.record("backend_error", key, op="write")
-            raise
         self._rec.record("write", key)
         if self.max_dirty is not None and dirty >= self.max_dirty:
             self.flush()
@@ -168,11 +165,8 @@ class AsyncWriteBackCache(_Base):
     async def write(self, key: Hashable, value: Any) -> None:
         if self._due():
             await self.flush()
-        try:
+        with self._outage_raised(key, "write"):
             dirty = await self._buf("write", key, value)
-        except self._outage:
-            self._rec.record("backend_error", key, op="write")
-            raise
         self._rec.record("write", key)
         if self.max_dirty is not None and dirty >= self.max_dirty:
             await self.flush()
