@@ -317,3 +317,16 @@ def test_every_fail_closed_write_records_its_outage_then_raises():
                 asyncio.run(result)
         assert [e.detail["op"] for e in events] == [op], type(cache).__name__
         assert cache.counters["backend_errors"] == 1
+
+
+def test_backends_and_buffers_default_to_the_store_connection(monkeypatch):
+    from highload.cache import AsyncRedisBuffer
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    sync_made, async_made = RedisBackend(), AsyncRedisBackend()
+    assert isinstance(sync_made.client, fakeredis.FakeRedis) and isinstance(RedisBuffer().client, fakeredis.FakeRedis)
+    assert isinstance(async_made.client, fakeredis.FakeAsyncRedis)
+    assert isinstance(AsyncRedisBuffer().client, fakeredis.FakeAsyncRedis)
+    sync_made.put("shared", Entry("v", 0.0, 60.0))
+    assert asyncio.run(async_made.peek("shared")).value == "v", "both defaults reach the one embedded store"
+    sync_made.delete("shared")

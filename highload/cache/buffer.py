@@ -80,13 +80,13 @@ class MemoryBuffer:
 
 
 class _RedisLayout:
+    _asynchronous = False
     outage_errors = OUTAGE_ERRORS
 
-    def __init__(self, client, *, prefix: str = "hl:writeback:", codec: Codec | None = None) -> None:
+    def __init__(self, client=None, *, prefix: str = "hl:writeback:", codec: Codec | None = None) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty str, got {prefix!r}")
-        check_client(client)
-        self.client = client
+        self.client = check_client(client, self._asynchronous)
         self.prefix = prefix
         self.codec = check_codec(codec)
         self.keys = [prefix + "data", prefix + "dirty"]
@@ -108,13 +108,6 @@ class _RedisLayout:
 
 class RedisBuffer(_RedisLayout):
     """Values in the hash ``{prefix}data``, dirty keys in the set ``{prefix}dirty``."""
-
-    def __init__(self, client=None, **options) -> None:
-        if client is None:
-            from highload.store import connect
-
-            client = connect()
-        super().__init__(client, **options)
 
     def write(self, key: Hashable, value: Any) -> int:
         return int(scripts.run(self.client, "buffer_write", self.keys, [key_name(key), self.codec.dumps(value)]))
@@ -145,12 +138,7 @@ class RedisBuffer(_RedisLayout):
 class AsyncRedisBuffer(_RedisLayout):
     """The asyncio twin of :class:`RedisBuffer`."""
 
-    def __init__(self, client=None, **options) -> None:
-        if client is None:
-            from highload.store import connect_async
-
-            client = connect_async()
-        super().__init__(client, **options)
+    _asynchronous = True
 
     async def write(self, key: Hashable, value: Any) -> int:
         return int(await scripts.arun(self.client, "buffer_write", self.keys, [key_name(key), self.codec.dumps(value)]))

@@ -58,23 +58,29 @@ def key_name(key: Hashable) -> str:
     raise TypeError(f"key must be a str, bytes or int on Redis, got {key!r}")
 
 
-def check_client(client) -> None:
+def check_client(client, asynchronous: bool):
+    """``client``, or :func:`highload.store.connect` / ``connect_async()`` when it is None."""
+    if client is None:
+        from highload.store import connect, connect_async
+
+        return connect_async() if asynchronous else connect()
     kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
     if kwargs.get("decode_responses"):
         raise ValueError("client must be created with decode_responses=False: entries are bytes")
+    return client
 
 
 class _Layout:
+    _asynchronous = False
     distributed = True
     outage_errors = OUTAGE_ERRORS
     default_clock = staticmethod(time.time)
 
-    def __init__(self, client, *, prefix: str = "hl:cache:", codec: Codec | None = None,
+    def __init__(self, client=None, *, prefix: str = "hl:cache:", codec: Codec | None = None,
                  generation_ttl: float = 3600.0, notify: bool = True) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty str, got {prefix!r}")
-        check_client(client)
-        self.client = client
+        self.client = check_client(client, self._asynchronous)
         self.prefix = prefix
         self.codec = check_codec(codec)
         self.generation_ttl = _validate.finite_positive("generation_ttl", generation_ttl)
@@ -125,13 +131,6 @@ class _Layout:
 
 class RedisBackend(_Layout):
     """Synchronous Redis storage; ``client`` defaults to :func:`highload.store.connect`."""
-
-    def __init__(self, client=None, **options) -> None:
-        if client is None:
-            from highload.store import connect
-
-            client = connect()
-        super().__init__(client, **options)
 
     def server_time(self) -> float:
         """Redis's own clock (``TIME``) in seconds: pass ``clock=backend.server_time`` when app
@@ -213,12 +212,7 @@ class RedisBackend(_Layout):
 class AsyncRedisBackend(_Layout):
     """The asyncio twin of :class:`RedisBackend`; ``client`` defaults to ``connect_async()``."""
 
-    def __init__(self, client=None, **options) -> None:
-        if client is None:
-            from highload.store import connect_async
-
-            client = connect_async()
-        super().__init__(client, **options)
+    _asynchronous = True
 
     async def lookup(self, key: Hashable) -> tuple[Entry | None, bytes | object]:
         base = self.entry_key(key)
