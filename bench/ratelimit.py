@@ -17,7 +17,6 @@ import shutil
 import sys
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from ._harness import (
@@ -33,7 +32,7 @@ from ._harness import (
     timed_chunk,
     wrk,
 )
-from ._report import progress, redis_server_version, table, version
+from ._report import RatioRow, progress, ratio_table, redis_server_version, version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,24 +45,6 @@ SWL = {"limit": 10**9, "window": 0.01}
 SWC = {"limit": 10**9, "window": 1.0}
 LIMITS_ITEM = "1000000000 per 1 second"
 REDIS_SECTION = "Redis, one client, sequential"
-
-
-@dataclass
-class Row:
-    section: str
-    case: str
-    reference: str
-    paired: Paired | None = None
-    target: float | None = None  # minimum ratio case/reference, None = context only
-    skipped: str = ""
-
-    @property
-    def status(self) -> str:
-        if self.skipped:
-            return "SKIP"
-        if self.target is None:
-            return "info"
-        return "PASS" if self.paired.ratio >= self.target else "MISS"
 
 
 def _loop(fn: Callable, *args) -> Callable[[int], None]:
@@ -89,7 +70,7 @@ def _pair(case: Callable[[int], None], ref: Callable[[int], None], s: Settings) 
 # --------------------------------------------------------------------------------------------
 
 
-def redis_rows(url: str, s: Settings) -> Iterator[Row]:
+def redis_rows(url: str, s: Settings) -> Iterator[RatioRow]:
     import limits
     import redis
     from limits.storage import RedisStorage
@@ -117,7 +98,7 @@ def redis_rows(url: str, s: Settings) -> Iterator[Row]:
     floor = _loop(client.evalsha, sha, 1, "hl:bench:floor")
     ping = _loop(client.ping)
     progress("floor: EVALSHA vs PING")
-    yield Row(section, "floor: redis-py EVALSHA 'return 1'", "redis-py PING", _pair(floor, ping, s))
+    yield RatioRow(section, "floor: redis-py EVALSHA 'return 1'", "redis-py PING", _pair(floor, ping, s))
 
     # 2. highload on Redis vs the floor.
     backend = RedisBackend(client)
@@ -130,7 +111,7 @@ def redis_rows(url: str, s: Settings) -> Iterator[Row]:
                                    ("sliding window counter", swc, None)):
         assert limiter.allow("k"), f"{label} must admit in this benchmark"
         progress(f"highload {label} vs floor")
-        yield Row(section, f"highload {label} allow()", "EVALSHA floor",
+        yield RatioRow(section, f"highload {label} allow()", "EVALSHA floor",
                   _pair(_loop(limiter.allow, "k"), floor, s), target)
 
     # 3. highload token bucket vs each limits Redis strategy.
@@ -164,7 +145,7 @@ def redis_rows(url: str, s: Settings) -> Iterator[Row]:
         if best_ratio == 0.0 or paired.ratio < best_ratio:  # lowest ratio = limits' fastest
             best, best_ratio = name, paired.ratio
         # Target: never slower than any limits Redis strategy in the same run.
-        yield Row(section, "highload token bucket allow()", f"limits {name}.hit()", paired, 1.0)
+        yield RatioRow(section, "highload token bucket allow()", f"limits {name}.hit()", paired, 1.0)
 
     # 4. Three limits in one round trip vs limits' fastest strategy, three hits.
     per_ip = RateLimiter(TokenBucketPolicy(**TB, name="per_ip"), backend)
@@ -187,13 +168,13 @@ def redis_rows(url: str, s: Settings) -> Iterator[Row]:
     progress(f"allow_all x3 vs limits {best} x3")
     assert allow_all(checks)
     all3 = _loop(allow_all, checks)
-    yield Row(section, "highload allow_all(3 token buckets)",
+    yield RatioRow(section, "highload allow_all(3 token buckets)",
               f"limits {best}.hit() x3", _pair(all3, three_hits, s), 2.5)
     progress(f"check_all x3 vs limits {best} x3")
-    yield Row(section, "highload check_all(3 token buckets)",
+    yield RatioRow(section, "highload check_all(3 token buckets)",
               f"limits {best}.hit() x3", _pair(_loop(check_all, checks), three_hits, s))
     progress("allow_all x3 vs floor")
-    yield Row(section, "highload allow_all(3 token buckets)", "EVALSHA floor", _pair(all3, floor, s))
+    yield RatioRow(section, "highload allow_all(3 token buckets)", "EVALSHA floor", _pair(all3, floor, s))
     storage.get_connection().close()
     client.close()
 
@@ -203,7 +184,7 @@ def redis_rows(url: str, s: Settings) -> Iterator[Row]:
 # --------------------------------------------------------------------------------------------
 
 
-def memory_rows(s: Settings) -> Iterator[Row]:
+def memory_rows(s: Settings) -> Iterator[RatioRow]:
     import limits
     from limits.storage import MemoryStorage
     from limits.strategies import FixedWindowRateLimiter
@@ -216,10 +197,10 @@ def memory_rows(s: Settings) -> Iterator[Row]:
     limiter = RateLimiter(TokenBucketPolicy(**TB))
     bucket = TokenBucket(**TB)
     progress("in-memory RateLimiter vs limits")
-    yield Row(section, "highload RateLimiter(TokenBucketPolicy).allow(key)",
+    yield RatioRow(section, "highload RateLimiter(TokenBucketPolicy).allow(key)",
               "limits memory FixedWindow.hit()", _pair(_loop(limiter.allow, "k"), ref, s), 2.0)
     progress("in-memory TokenBucket vs limits")
-    yield Row(section, "highload TokenBucket.allow()",
+    yield RatioRow(section, "highload TokenBucket.allow()",
               "limits memory FixedWindow.hit()", _pair(_loop(bucket.allow), ref, s), 2.0)
 
 
@@ -262,14 +243,14 @@ def _wrk_chunk(srv: Server, seconds: int) -> Callable[[], tuple[float, float, fl
     return chunk
 
 
-def http_rows(s: Settings) -> Iterator[Row]:
+def http_rows(s: Settings) -> Iterator[RatioRow]:
     section = "HTTP (uvicorn, 1 worker; wrk -t1 -c4)"
     case, ref = "FastAPI GET / + RateLimitMiddleware", "same app, no middleware"
     cpu_case, cpu_ref = f"{case} (per server CPU-s)", f"{ref} (per server CPU-s)"
     if shutil.which("wrk") is None:
         reason = "wrk is not installed (Debian: apt-get install wrk)"
-        yield Row(section, case, ref, target=0.90, skipped=reason)
-        yield Row(section, cpu_case, cpu_ref, skipped=reason)
+        yield RatioRow(section, case, ref, target=0.90, skipped=reason)
+        yield RatioRow(section, cpu_case, cpu_ref, skipped=reason)
         return
     with _uvicorn("limited") as limited, _uvicorn("plain") as plain:
         assert "ratelimit" in _get(limited.port)[1], "the limited app must send RateLimit headers"
@@ -287,40 +268,15 @@ def http_rows(s: Settings) -> Iterator[Row]:
                               lambda: wrk(plain.port, s.http_seconds),
                               repeats=s.repeats, chunks=s.http_chunks)
             cpu = None
-    yield Row(section, case, ref, wall, 0.90)
+    yield RatioRow(section, case, ref, wall, 0.90)
     # The same runs, counted per second of the server's own CPU: far less sensitive to
     # other processes on a shared machine than requests per wall second.
-    yield Row(section, cpu_case, cpu_ref, cpu, skipped="" if cpu else "no /proc to read CPU time from")
+    yield RatioRow(section, cpu_case, cpu_ref, cpu, skipped="" if cpu else "no /proc to read CPU time from")
 
 
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
-
-
-def _rate(x: float) -> str:
-    return f"{x:,.0f}"
-
-
-def render(rows: list[Row]) -> str:
-    head = ("case", "ops/s", "reference", "ref ops/s", "ratio", "range", "target", "status")
-    body = []
-    section = None
-    for row in rows:
-        if row.section != section:
-            section = row.section
-            body.append((f"[{section}]",))
-        if row.skipped:
-            body.append((row.case, "-", row.reference, "-", "-", "-",
-                         f">= {row.target:.2f}x" if row.target else "-", f"SKIP: {row.skipped}"))
-            continue
-        p = row.paired
-        body.append((
-            row.case, _rate(p.case), row.reference, _rate(p.ref), f"{p.ratio:.2f}x",
-            f"{min(p.ratios):.2f}-{max(p.ratios):.2f}",
-            f">= {row.target:.2f}x" if row.target is not None else "-", row.status,
-        ))
-    return table(head, body)
 
 
 def header(s: Settings) -> str:
@@ -357,10 +313,10 @@ REDIS_ROWS = [
 
 def run(s: Settings) -> int:
     print(header(s), flush=True)
-    rows: list[Row] = []
+    rows: list[RatioRow] = []
     if shutil.which("redis-server") is None:
         reason = "redis-server is not installed (Debian: apt-get install redis-server)"
-        rows.extend(Row(REDIS_SECTION, case, ref, target=target, skipped=reason)
+        rows.extend(RatioRow(REDIS_SECTION, case, ref, target=target, skipped=reason)
                     for case, ref, target in REDIS_ROWS)
     else:
         with redis_server() as url:
@@ -368,7 +324,7 @@ def run(s: Settings) -> int:
             rows.extend(redis_rows(url, s))
     rows.extend(memory_rows(s))
     rows.extend(http_rows(s))
-    print(render(rows))
+    print(ratio_table(rows, "ops/s"))
     print()
     floor = next((r for r in rows if r.reference == "redis-py PING" and r.paired), None)
     if floor is not None:
