@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -22,6 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+from highload.store import answers, free_port
 
 __all__ = [
     "Settings",
@@ -176,13 +177,6 @@ def interleave_group(floor: Callable[[int], object], cases: dict[str, Callable[[
     return out
 
 
-def free_port() -> int:
-    """A TCP port that was free on the loopback interface a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
     """Stop a process started with ``start_new_session=True``, and everything it started.
 
@@ -265,15 +259,7 @@ def server(
 
 
 def _redis_ping(port: int) -> bool:
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
+    return answers(f"redis://127.0.0.1:{port}/0", timeout=0.5)
 
 
 @contextlib.contextmanager

@@ -27,9 +27,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import redis
 
-from highload.store import free_port
+from highload.store import answers, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -177,13 +176,7 @@ def _redis_port(output: str) -> int | None:
 
 
 def _redis_answers(port: int) -> bool:
-    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, socket_timeout=2)
-    try:
-        return bool(client.ping())
-    except (redis.ConnectionError, redis.TimeoutError):
-        return False
-    finally:
-        client.close()
+    return answers(f"redis://127.0.0.1:{port}/0", timeout=2)
 
 
 @pytest.fixture(scope="module")

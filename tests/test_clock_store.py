@@ -72,3 +72,9 @@ def test_serve_embedded_shares_a_store_over_tcp():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.redis
+def test_answers_is_true_only_for_a_redis_that_replies(redis_url):
+    assert store.answers(redis_url)
+    assert not store.answers(f"redis://127.0.0.1:{store.free_port()}/0", timeout=0.5), "nobody listens there"

@@ -34,7 +34,7 @@ import httpx
 
 from highload import _validate
 from highload.nginx import BALANCE_METHODS, NGINX_MISSING, find_nginx, upstream_config
-from highload.store import free_port
+from highload.store import answers, free_port
 
 from . import processes
 from .processes import Managed
@@ -241,19 +241,8 @@ class Cluster:
             self.redis_kind = f"embedded fakeredis TCP server ({REDIS_MISSING})"
         managed = self._spawn("redis", "redis", argv, port)
         self.redis_url = f"redis://127.0.0.1:{port}/0"
-        if not processes.wait_until(lambda: self._redis_answers(), self.startup_timeout):
+        if not processes.wait_until(lambda: answers(self.redis_url), self.startup_timeout):
             raise self._failed(managed, "Redis")
-
-    def _redis_answers(self) -> bool:
-        import redis
-
-        client = redis.Redis.from_url(self.redis_url, socket_timeout=1)
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
 
     def _start_instance(self, instance: Instance, register: bool = True) -> None:
         argv = [sys.executable, "-m", "highload.shop", "--port", str(instance.port),
