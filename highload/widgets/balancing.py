@@ -32,6 +32,7 @@ from highload.balancing import (
 )
 
 from ._errors import error_text
+from ._panel import Panel
 
 __all__ = [
     "ALGORITHMS",
@@ -316,7 +317,7 @@ def race_impl(
 # -- the widget ---------------------------------------------------------------------------------
 
 
-class LoadBalancerRace:
+class LoadBalancerRace(Panel):
     """Balancers race on the same requests: which share each server gets, and the latency tail.
 
     Pick algorithms with the checkboxes, type the server speeds (requests per second each) and
@@ -396,15 +397,8 @@ class LoadBalancerRace:
             self.figure,
             self.summary,
         ])
-        for control in (*c.values(), *self.picks.values()):
-            control.observe(self._on_change, names="value")
+        self._watch(*c.values(), *self.picks.values())
         self.update()
-
-    def _on_change(self, _change=None) -> None:
-        self.update()
-
-    def _impl_name(self) -> str:
-        return getattr(self.impl, "__name__", repr(self.impl))
 
     def picked(self) -> tuple[str, ...]:
         """The built-in algorithms whose checkbox is ticked."""
@@ -502,8 +496,5 @@ class LoadBalancerRace:
                          f"{html.escape(results[YOURS].note)}</span>")
         return "<br>".join(parts)
 
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        shown = ", ".join(name for name in self.entries if self.picks[name].value)
-        bundle["text/plain"] = f"LoadBalancerRace({shown})"
-        return bundle
+    def _label(self) -> str:
+        return ", ".join(name for name in self.entries if self.picks[name].value)

@@ -38,6 +38,7 @@ from highload.cache import AsyncCacheAside, CacheAside
 from highload.clock import ManualClock
 
 from ._errors import error_text
+from ._panel import Panel
 
 __all__ = [
     "PROTECTIONS",
@@ -305,7 +306,7 @@ def _stops(stops: Iterable[float], value: float, upper: float | None = None) -> 
     return sorted(picked)
 
 
-class HitRatioLab:
+class HitRatioLab(Panel):
     """Sliders for key popularity, cache size, TTL and update rate; the cache's effect, plotted.
 
     Every change replays :func:`simulate_hit_ratio` (15,000 reads, 50 per second: five
@@ -399,11 +400,7 @@ class HitRatioLab:
             self.figure,
             self.summary,
         ])
-        for control in c.values():
-            control.observe(self._on_change, names="value")
-        self.update()
-
-    def _on_change(self, _change=None) -> None:
+        self._watch(*c.values())
         self.update()
 
     def settings(self) -> dict[str, Any]:
@@ -474,10 +471,8 @@ class HitRatioLab:
                          f"loads={r.stats.get('loads')!r}, but the loader ran {r.loads:,} times.</span>")
         return "<br>".join(parts)
 
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"HitRatioLab({_impl_name(self.impl)})"
-        return bundle
+    def _impl_name(self) -> str:
+        return _impl_name(self.impl)
 
 
 # == stampede ====================================================================================
@@ -753,7 +748,7 @@ def _cumulative(times: tuple[float, ...], window: tuple[float, float]) -> tuple[
     return xs, ys
 
 
-class StampedeVisualizer:
+class StampedeVisualizer(Panel):
     """Many readers of one hot key at its expiry: every database query, and every read that waited.
 
     Drag the number of readers, the database latency and XFetch's beta, and tick the
@@ -825,11 +820,7 @@ class StampedeVisualizer:
             self.figure,
             self.summary,
         ])
-        for control in (*c.values(), *self.picks.values()):
-            control.observe(self._on_change, names="value")
-        self.update()
-
-    def _on_change(self, _change=None) -> None:
+        self._watch(*c.values(), *self.picks.values())
         self.update()
 
     def picked(self) -> tuple[str, ...]:
@@ -909,8 +900,6 @@ class StampedeVisualizer:
             "Times are relative to the expiry; a negative first query is a refresh before it."
         )
 
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"StampedeVisualizer({', '.join(self.picked())})"
-        return bundle
+    def _label(self) -> str:
+        return ", ".join(self.picked())
 

@@ -23,6 +23,7 @@ from highload import _validate
 from highload.capacity import average_rps, peak_rps, required_servers
 
 from ._errors import error_text
+from ._panel import Panel
 
 __all__ = ["TRAFFIC_RANGE", "CapacityPlan", "traffic_grid", "plan_capacity", "per_day", "CapacityCalculator"]
 
@@ -157,7 +158,7 @@ def per_day(count: float) -> str:
     return f"{count:,.0f}"
 
 
-class CapacityCalculator:
+class CapacityCalculator(Panel):
     """Sliders for traffic, peak factor, per-server capacity and headroom; servers needed, plotted.
 
     The left chart draws servers needed across a range of daily traffic (log axes), for the
@@ -238,11 +239,7 @@ class CapacityCalculator:
             self.figure,
             self.summary,
         ])
-        for control in c.values():
-            control.observe(self._on_change, names="value")
-        self.update()
-
-    def _on_change(self, _change=None) -> None:
+        self._watch(*c.values())
         self.update()
 
     def settings(self) -> dict[str, float]:
@@ -255,9 +252,6 @@ class CapacityCalculator:
         values["peak_factor"] = round(values["peak_factor"], 6)
         values["headroom"] = round(values["headroom"], 6)
         return values
-
-    def _impl_name(self) -> str:
-        return getattr(self.impl, "__name__", repr(self.impl))
 
     def compute(self) -> CapacityPlan:
         """The plan for the current sliders (what :meth:`update` draws); raises what ``impl`` raises."""
@@ -328,8 +322,3 @@ class CapacityCalculator:
                 f"{self._impl_name()}({plan.requests_per_day:_.0f}, {plan.peak_factor:g}, "
                 f"{plan.capacity_per_server:_.0f}, headroom={plan.headroom:g}) = {plan.servers:,}"
             )
-
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"CapacityCalculator({self._impl_name()})"
-        return bundle

@@ -26,6 +26,7 @@ from highload.balancing import ConsistentHash, RoundRobin
 from highload.carts import InMemoryCartStore, RedisCartStore
 
 from ._errors import error_text
+from ._panel import Panel
 
 __all__ = ["SETUPS", "DrillResult", "crash_drill", "CartCrashDrill"]
 
@@ -55,10 +56,6 @@ class DrillResult:
 
 def _default_store(redis) -> object:
     return RedisCartStore(redis, ttl=TTL)
-
-
-def _name(obj) -> str:
-    return getattr(obj, "__name__", None) or type(obj).__name__
 
 
 def crash_drill(
@@ -140,7 +137,7 @@ def crash_drill(
     return DrillResult(setup, servers, items, shoppers, before, whole())
 
 
-class CartCrashDrill:
+class CartCrashDrill(Panel):
     """Sliders for servers and items per cart; each setup's whole carts before and after a crash.
 
     Every change re-runs :func:`crash_drill` for all :data:`SETUPS` and redraws two grouped bars:
@@ -188,15 +185,8 @@ class CartCrashDrill:
             self.figure,
             self.summary,
         ])
-        for control in self.controls.values():
-            control.observe(self._on_change, names="value")
+        self._watch(*self.controls.values())
         self.update()
-
-    def _on_change(self, _change=None) -> None:
-        self.update()
-
-    def _impl_name(self) -> str:
-        return _name(self.impl)
 
     def _store(self, redis) -> object:
         return self.impl(redis, ttl=TTL)
@@ -239,8 +229,3 @@ class CartCrashDrill:
                 f"{servers} servers, {items} item{'s' if items != 1 else ''} per cart, "
                 f"{self.shoppers} shoppers" if results else ""
             )
-
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"CartCrashDrill({self._impl_name()})"
-        return bundle

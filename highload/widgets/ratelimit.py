@@ -26,6 +26,7 @@ from highload.clock import ManualClock
 from highload.ratelimit import TokenBucket
 
 from ._errors import error_text
+from ._panel import Panel
 
 __all__ = [
     "PATTERNS",
@@ -266,7 +267,7 @@ def compare_algorithms(
     return fig
 
 
-class TokenBucketVisualizer:
+class TokenBucketVisualizer(Panel):
     """Sliders for capacity and refill rate, a traffic pattern, and the bucket's level over time.
 
     ``impl`` is any class with ``impl(capacity, refill_rate, clock=...)``, ``allow()`` and
@@ -336,12 +337,8 @@ class TokenBucketVisualizer:
             self.figure,
             self.summary,
         ])
-        for name in ("capacity", "refill_rate", "pattern"):
-            c[name].observe(self._on_change, names="value")
+        self._watch(c["capacity"], c["refill_rate"], c["pattern"])
         c["times"].observe(self._on_custom_times, names="value")
-        self.update()
-
-    def _on_change(self, _change=None) -> None:
         self.update()
 
     def _on_custom_times(self, _change) -> None:
@@ -387,9 +384,6 @@ class TokenBucketVisualizer:
         self.trace = trace
         return trace
 
-    def _impl_name(self) -> str:
-        return getattr(self.impl, "__name__", repr(self.impl))
-
     def _draw(self, trace: Trace | None, capacity: float, until: float) -> None:
         level, ok, rejected, cap = self.figure.data
         with self.figure.batch_update():
@@ -412,8 +406,3 @@ class TokenBucketVisualizer:
                 f"{self._impl_name()}(capacity={capacity:g}, "
                 f"refill_rate={self.controls['refill_rate'].value:g})"
             )
-
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"TokenBucketVisualizer({self._impl_name()})"
-        return bundle

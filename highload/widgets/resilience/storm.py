@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from highload.resilience import backoff_delays
 
 from .._errors import error_text
+from .._panel import Panel
 from ._common import BLUE, GREEN, GREY, ORANGE, RED, _count, _positive
 
 #: Retry strategies :func:`retry_storm` compares, as ``backoff_delays`` jitter names.
@@ -134,7 +135,7 @@ def retry_storm(
     return out
 
 
-class RetryStorm:
+class RetryStorm(Panel):
     """Many clients retry against a server that is down, then back with limited capacity.
 
     One line per strategy shows requests per ``bucket`` seconds; the dashed line is what the
@@ -186,11 +187,7 @@ class RetryStorm:
         c = self.controls
         self.widget = widgets.VBox([widgets.HBox([c["clients"], c["base"], c["capacity"]]),
                                     self.figure, self.summary])
-        for control in c.values():
-            control.observe(self._on_change, names="value")
-        self.update()
-
-    def _on_change(self, _change=None) -> None:
+        self._watch(*c.values())
         self.update()
 
     def update(self) -> dict[str, StormRun] | None:
@@ -232,7 +229,5 @@ class RetryStorm:
         )
         return runs
 
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"RetryStorm({', '.join(self.strategies)})"
-        return bundle
+    def _label(self) -> str:
+        return ", ".join(self.strategies)

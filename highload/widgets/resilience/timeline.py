@@ -17,6 +17,7 @@ from highload.clock import ManualClock
 from highload.resilience import CircuitBreaker
 
 from .._errors import error_text
+from .._panel import Panel
 from ._common import BLUE, GREEN, GREY, RED, _positive
 
 #: Downstream failure-rate schedules: (from time s, failure rate) steps, each rate holding until the next.
@@ -273,7 +274,7 @@ def _band_polygons(bands: Iterable[tuple[float, float, str]], state: str, low: f
     return xs, ys
 
 
-class BreakerTimeline:
+class BreakerTimeline(Panel):
     """Sliders for a breaker's thresholds, a downstream failure-rate schedule, and what happens.
 
     Replays ``rate`` calls per second through a fresh breaker on every change (see
@@ -367,13 +368,9 @@ class BreakerTimeline:
             self.figure,
             self.summary,
         ])
-        for name in ("failure_threshold", "success_threshold", "open_timeout", "half_open_max_calls",
-                     "schedule"):
-            c[name].observe(self._on_change, names="value")
+        self._watch(*(c[name] for name in ("failure_threshold", "success_threshold", "open_timeout",
+                                           "half_open_max_calls", "schedule")))
         c["custom"].observe(self._on_custom, names="value")
-        self.update()
-
-    def _on_change(self, _change=None) -> None:
         self.update()
 
     def _on_custom(self, _change) -> None:
@@ -392,9 +389,6 @@ class BreakerTimeline:
         c = self.controls
         return {name: c[name].value for name in
                 ("failure_threshold", "success_threshold", "open_timeout", "half_open_max_calls")}
-
-    def _impl_name(self) -> str:
-        return getattr(self.impl, "__name__", repr(self.impl))
 
     def update(self) -> BreakerRun | None:
         """Replay with the current controls and redraw; returns the run, or None on error."""
@@ -457,9 +451,5 @@ class BreakerTimeline:
                 f"half_open_max_calls={s['half_open_max_calls']})"
             )
 
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"BreakerTimeline({self._impl_name()})"
-        return bundle
 
 
