@@ -1,4 +1,4 @@
-"""``python -m bench SUITE [--repeats N] [--quick]``."""
+"""``python -m bench SUITE [--repeats N] [--quick]``, or ``python -m bench compare SUITE --base REV``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ SUITES = ("ratelimit", "resilience", "scaling", "cache")
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["compare"]:
+        from .compare import main as compare
+
+        return compare(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Paired, interleaved benchmarks of highload against floors and peers. "
