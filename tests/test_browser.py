@@ -6,9 +6,11 @@ the rate-limiting lesson, Run All, check that the token-bucket sliders and plotl
 move a slider and check the chart redraws; then the same for lesson 09's BreakerTimeline.
 Screenshots go to ``artifacts/browser/``.
 
-JupyterLab's user state (workspaces, settings, runtime files) goes to a temporary directory,
-autosave is off, and the test checks the lesson file is byte-for-byte unchanged afterwards:
-the browser run must not write outputs into committed notebooks.
+JupyterLab's user state (workspaces, settings, runtime files) and the learner's working copy
+of the course (``HIGHLOAD_WORKSPACE``) go to a temporary directory. JupyterLab keeps its
+default settings, autosave included, and every lesson run ends with an explicit save: the
+saved copy in the workspace must hold the outputs, and ``git status`` of ``course/`` and
+``exercises/`` must stay clean.
 """
 
 from __future__ import annotations
@@ -43,10 +45,9 @@ CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-#: JupyterLab settings for the test's private settings dir: no autosave (never write
-#: outputs into the repo's notebooks), no news or update checks (loopback only), no toasts.
+#: JupyterLab settings for the test's private settings dir: the defaults (autosave on), only
+#: without toasts, which could cover a widget the test clicks.
 LAB_SETTINGS = {
-    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True,
     },
@@ -71,6 +72,7 @@ class Lab:
         self.printed_url = ""
         self.base = f"http://127.0.0.1:{self.port}"
         self.state = tmp
+        self.workspace = tmp / "workspace"
         self.name = name
         self.log_path = tmp / f"{name}.log"  # copied to artifacts/browser/ when the lab stops
         settings = tmp / "settings"
@@ -84,6 +86,7 @@ class Lab:
             JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
             JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
             IPYTHONDIR=str(tmp / "ipython"),
+            HIGHLOAD_WORKSPACE=str(tmp / "workspace"),
             LAB_ARGS=f"--no-browser --port={self.port} --ServerApp.ip=127.0.0.1",
         )
         self.log = self.log_path.open("w")
@@ -276,6 +279,26 @@ def _run_all(page, nb: dict) -> None:
     _status_bar(page).wait_for()
 
 
+def _tracked_changes() -> str:
+    """``git status`` of the course and exercises the repository tracks ("" when clean)."""
+    return subprocess.run(["git", "status", "--porcelain", "--", "course", "exercises"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _save_in_workspace(page, lab: Lab, path: str, before: bytes) -> None:
+    """Save the open notebook explicitly (Ctrl+S), as a learner would, and check where it went:
+    the workspace copy now holds outputs, the tracked notebook is byte-for-byte unchanged."""
+    copy = lab.workspace / path
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click()
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 30
+    while not any(c.get("outputs") for c in json.loads(copy.read_text())["cells"]):
+        assert time.monotonic() < deadline, f"Ctrl+S did not save outputs into {copy}"
+        time.sleep(0.2)  # polling the file the save writes; not a timing assertion
+    assert (ROOT / path).read_bytes() == before, f"the browser run modified {path}"
+    assert _tracked_changes() == "", f"the browser run dirtied tracked files:\n{_tracked_changes()}"
+
+
 def _plot_data(plot) -> str:
     """The plotted traces (x and y of every trace), as JSON, read from the plotly graph div."""
     return plot.evaluate("gd => JSON.stringify((gd.data || []).map(t => [t.x, t.y]))")
@@ -355,7 +378,7 @@ def test_lesson_02_runs_in_the_lab(lab, page):
     plots[-1].screenshot(path=str(ARTIFACTS / "lesson02-token-size.png"))
     page.screenshot(path=str(ARTIFACTS / "lesson02-run-all.png"))
 
-    assert (ROOT / lesson).read_bytes() == before, f"the browser run modified {lesson}"
+    _save_in_workspace(page, lab, lesson, before)
 
 
 def test_printed_server_url_with_token_answers(lab):
@@ -378,6 +401,27 @@ def test_lab_runs_with_a_private_redis_when_installed(lab):
     port = _redis_port(lab.output())
     assert port is not None, f"scripts/lab did not start redis-server:\n{lab.output()[-3000:]}"
     assert _redis_answers(port)
+
+
+def test_printed_url_lands_on_the_course_index(lab, page):
+    """The URL `make lab` prints opens course/index.ipynb, not an empty launcher; the Redis line is
+    the last line before it."""
+    page.goto(lab.printed_url)
+    page.locator(".lm-TabBar-tab[data-type='document-title']:has-text('index.ipynb')").first.wait_for()
+    assert "/lab/tree/course/index.ipynb" in page.url
+    before_url = lab.output().split("To access the server")[0].strip().splitlines()
+    assert before_url[-2].startswith("Redis: "), before_url[-3:]
+    assert (lab.workspace / INDEX).exists()
+
+
+def test_learner_lab_hides_the_instructor_tools(lab, page):
+    """nbgrader's formgrader and Create Assignment are an instructor's, not a learner's."""
+    _open_notebook(page, lab, INDEX, "index-menus.png")
+    menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+    assert "Nbgrader" not in menus, menus
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^View$")).click()
+    assert page.get_by_text("Create Assignment").count() == 0
+    page.keyboard.press("Escape")
 
 
 def test_course_index_opens(lab, page):
@@ -413,7 +457,7 @@ def test_lesson_00_capacity_calculator_renders_and_responds(lab, page):
     assert marker == "#ff7f0e", f"the redraw reset the 'your traffic' marker colour to {marker!r}"
     page.screenshot(path=str(ARTIFACTS / "lesson00-run-all.png"))
 
-    assert (ROOT / lesson).read_bytes() == before, f"the browser run modified {lesson}"
+    _save_in_workspace(page, lab, lesson, before)
 
 
 def test_lesson_03_cache_widgets_render_and_respond(lab, page):
@@ -455,7 +499,7 @@ def test_lesson_03_cache_widgets_render_and_respond(lab, page):
     storm.screenshot(path=str(ARTIFACTS / "lesson03-stampede.png"))
     page.screenshot(path=str(ARTIFACTS / "lesson03-run-all.png"))
 
-    assert (ROOT / lesson).read_bytes() == before, f"the browser run modified {lesson}"
+    _save_in_workspace(page, lab, lesson, before)
 
 
 def test_lesson_widgets_render_and_respond(lab, page):
@@ -479,7 +523,7 @@ def test_lesson_widgets_render_and_respond(lab, page):
     box.screenshot(path=str(ARTIFACTS / "lesson-widget-slider-moved.png"))
     assert _plot_data(plot) != data_before
 
-    assert (ROOT / LESSON).read_bytes() == before, f"the browser run modified {LESSON}"
+    _save_in_workspace(page, lab, LESSON, before)
 
 
 def test_lesson_09_breaker_timeline_renders_and_responds(lab, page):
@@ -509,7 +553,7 @@ def test_lesson_09_breaker_timeline_renders_and_responds(lab, page):
     storm.screenshot(path=str(ARTIFACTS / "lesson09-retry-storm.png"))
     page.screenshot(path=str(ARTIFACTS / "lesson09-run-all.png"))
 
-    assert (ROOT / LESSON_09).read_bytes() == before, f"the browser run modified {LESSON_09}"
+    _save_in_workspace(page, lab, LESSON_09, before)
 
 
 def test_lesson_01_load_balancer_race_renders_and_responds(lab, page):
@@ -539,7 +583,7 @@ def test_lesson_01_load_balancer_race_renders_and_responds(lab, page):
     assert legend.count() == 4, f"one legend entry per balancer plus capacity, got {legend.all_inner_texts()}"
     page.screenshot(path=str(ARTIFACTS / "lesson01-run-all.png"))
 
-    assert (ROOT / lesson).read_bytes() == before, f"the browser run modified {lesson}"
+    _save_in_workspace(page, lab, lesson, before)
 
 
 def test_stopping_lab_stops_redis_and_kernels(tmp_path):
