@@ -14,15 +14,17 @@ help:
 	@echo "make bench       python -m bench ratelimit, resilience, scaling and cache (needs redis-server, nginx, wrk)"
 	@echo "make release     regenerate exercises/ from solutions/ with nbgrader"
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed-dev
 
-$(VENV)/.installed: pyproject.toml
+# One stamp per extra: a learner's `make lab` installs the course (JupyterLab, widgets,
+# nbgrader); `make test` adds the test tools and the peers the benchmarks compare against.
+$(VENV)/.installed-%: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[$*]"
 	@touch $@
 
-lab: venv
+lab: $(VENV)/.installed-course
 	@scripts/lab
 
 test: venv

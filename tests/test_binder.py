@@ -7,6 +7,7 @@ a Docker engine, so the test checks what repo2docker makes of ``binder/``, not j
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -105,14 +107,33 @@ def test_start_ends_by_exec_ing_its_arguments():
     assert lines[-1] == 'exec "$@"'
 
 
-def test_postbuild_passes_against_the_dev_venv():
-    """postBuild's checks (the course stack imports, the widgets extension is there) pass here."""
-    env = _env(PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+def test_postbuild_passes_against_the_dev_venv(tmp_path):
+    """postBuild's checks (the course stack imports, the widgets extension is there) pass here,
+    and it installs the learner's lab settings."""
+    env = _env(PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               LAB_APP_SETTINGS_DIR=str(tmp_path / "settings"))
     result = subprocess.run(
         [str(BINDER / "postBuild")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "postBuild: highload" in result.stdout
+    overrides = json.loads((tmp_path / "settings" / "overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+
+
+def test_jupyterlab_is_pinned_to_one_version_for_binder_and_pip():
+    """Binder's image brings its own JupyterLab; both installs must get the version the tests ran."""
+    pins = re.findall(r"^jupyterlab==(\S+)", (BINDER / "requirements.txt").read_text(), re.MULTILINE)
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    course = [d for d in extras["course"] if d.startswith("jupyterlab")]
+    assert len(pins) == 1 and course == [f"jupyterlab=={pins[0]}"], (pins, course)
+
+
+def test_start_puts_the_learner_config_on_the_jupyter_config_path(tmp_path):
+    env = _env(PATH=os.environ["PATH"], REDIS_URL="redis://127.0.0.1:1/0")
+    out = subprocess.run([str(BINDER / "start"), "bash", "-c", 'echo "$JUPYTER_CONFIG_PATH"'],
+                         env=env, capture_output=True, text=True, timeout=30).stdout
+    assert out.strip().splitlines()[-1].split(":")[0] == str(BINDER / "learner")
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -202,3 +223,13 @@ def test_start_keeps_a_redis_url_it_is_given(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith(f"url={url}")
+
+
+def test_the_binder_link_is_one_setting():
+    """README and the course index carry the link built from pyproject.toml's one setting."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "binder_link.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    repository = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["highload"]["binder-repository"]
+    for name in ("README.md", "course/index.ipynb"):
+        assert f"/v2/gh/{repository}/HEAD" in (ROOT / name).read_text()
