@@ -16,11 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 
 from highload.carts import CartStore, InMemoryCartStore, RedisCartStore
+from highload.proxies import TrustedProxies
 
 from .capacity import SimulatedCapacity
+from .health import StoreHealth
 from .settings import ShopSettings
 
-__all__ = ["create_app", "ServedBy", "AddItem", "MAX_QTY_PER_REQUEST", "CART_ID_PATTERN"]
+__all__ = ["create_app", "ServedBy", "ClientFromProxy", "AddItem", "MAX_QTY_PER_REQUEST", "CART_ID_PATTERN"]
 
 log = logging.getLogger("highload.shop")
 
@@ -64,6 +66,23 @@ class ServedBy:
         await self.app(scope, receive, send_with_header)
 
 
+class ClientFromProxy:
+    """Pure ASGI middleware: ``scope["client"]`` becomes the address a trusted proxy reported,
+    so logs and limits see the real client; requests from anyone else keep the socket peer."""
+
+    def __init__(self, app, trusted_proxies) -> None:
+        self.app = app
+        self.trusted = TrustedProxies(trusted_proxies)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            host = self.trusted.resolve_scope(scope)
+            peer = scope.get("client")
+            if host is not None and (not peer or peer[0] != host):
+                scope = {**scope, "client": (host, 0)}
+        await self.app(scope, receive, send)
+
+
 def _error(status: int, error: str, message: str, **extra) -> JSONResponse:
     return JSONResponse({"detail": {"error": error, "message": message, **extra}}, status_code=status)
 
@@ -79,9 +98,10 @@ def _make_store(settings: ShopSettings, redis) -> CartStore:
 
 
 def create_app(settings: ShopSettings | None = None, *, carts: CartStore | None = None,
-               redis=None) -> FastAPI:
+               redis=None, clock=None) -> FastAPI:
     """A shop app. ``carts`` injects any :class:`~highload.carts.CartStore` (overriding
-    ``settings.carts``); ``redis`` injects the client a ``"redis"`` store uses."""
+    ``settings.carts``); ``redis`` injects the client a ``"redis"`` store uses; ``clock``
+    times the ``/health`` cache (a ``ManualClock`` in tests)."""
     settings = settings if settings is not None else ShopSettings()
     store = carts if carts is not None else _make_store(settings, redis)
     catalog = settings.catalog
@@ -92,8 +112,15 @@ def create_app(settings: ShopSettings | None = None, *, carts: CartStore | None 
     if settings.max_in_flight is not None:
         app.add_middleware(SimulatedCapacity, max_in_flight=settings.max_in_flight,
                            io_delay=settings.io_delay)
+    if settings.trusted_proxies:
+        app.add_middleware(ClientFromProxy, trusted_proxies=settings.trusted_proxies)
     # Added last, so outermost: even a request waiting for a slot is answered with X-Served-By.
     app.add_middleware(ServedBy, instance_id=settings.instance_id)
+    health_check = None
+    if isinstance(store, RedisCartStore):
+        health_check = StoreHealth(store.redis.ping, errors=STORE_ERRORS, ttl=settings.health_ttl,
+                                   timeout=settings.health_timeout, clock=clock)
+    app.state.health = health_check
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -153,14 +180,10 @@ def create_app(settings: ShopSettings | None = None, *, carts: CartStore | None 
         return cart_body(cart_id)
 
     @app.get("/health")
-    def health():
+    async def health():
         body = {"status": "ok", "instance_id": settings.instance_id, "carts": kind}
-        if isinstance(store, RedisCartStore):
-            try:
-                store.redis.ping()
-            except STORE_ERRORS as exc:
-                log.warning("health: cart store unreachable (%s: %s)", type(exc).__name__, exc)
-                return JSONResponse({**body, "status": "unavailable"}, status_code=503)
+        if health_check is not None and not await health_check.ok():
+            return JSONResponse({**body, "status": "unavailable"}, status_code=503)
         return body
 
     return app
