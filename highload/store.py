@@ -9,8 +9,8 @@ Every real connection is bounded: :data:`CONNECT_TIMEOUT` to connect, :data:`SOC
 for each reply, and :data:`RETRIES` immediate retries, so a stalled or unreachable Redis costs
 a call at most about ``(1 + RETRIES) * (CONNECT_TIMEOUT + SOCKET_TIMEOUT)`` seconds and then
 raises ``redis.exceptions.TimeoutError`` (or ``ConnectionError``). redis-py's own defaults differ
-by version (no socket timeout in 7.x, 5 s in 8.x, and from 6.x three retries with seconds of
-backoff), so they are always set here. Override per call with the same keyword arguments as
+by version (no socket timeout in 7.x, 5 s in 8.x; recent versions also retry three times with
+exponential backoff), so they are always set here. Override per call with the same keyword arguments as
 redis-py (``socket_connect_timeout=``, ``socket_timeout=``, ``retry=``) or in the URL
 (``?socket_timeout=2``).
 """

@@ -74,8 +74,15 @@ def test_timeouts_can_be_overridden_per_call_or_in_the_url(stall):
     assert store.connect(stall.url, socket_timeout=7).connection_pool.connection_kwargs["socket_timeout"] == 7
     url = f"{stall.url}?socket_timeout=3"
     assert store.connect_async(url).connection_pool.connection_kwargs["socket_timeout"] == 3
-    retry = store.connect(stall.url).connection_pool.connection_kwargs["retry"]
-    assert retry.get_retries() == store.RETRIES
+
+
+def test_retries_reconnect_immediately_and_then_give_up(stall, short_timeouts, monkeypatch):
+    monkeypatch.setattr(store, "RETRIES", 1)
+    client = store.connect(stall.url)
+    with pytest.raises(redis.exceptions.TimeoutError):
+        client.ping()
+    assert stall.connections == 2, "one retry on a fresh connection, then the TimeoutError"
+    client.close()
 
 
 # ---- the async middleware never runs a blocking limiter ---------------------------------------
