@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-__all__ = ["TrustedProxies", "uvicorn_options"]
+__all__ = ["TrustedProxies", "ClientFromProxy", "uvicorn_options"]
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -83,6 +83,31 @@ class TrustedProxies:
             return host
         values = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-forwarded-for"]
         return self.client(host, values)
+
+
+    def client_scope(self, scope):
+        """``scope`` itself, or a copy whose ``client`` is the real client when the peer is trusted."""
+        if not self.networks:
+            return scope
+        host = self.resolve_scope(scope)
+        peer = scope.get("client")
+        if host is None or (peer and peer[0] == host):
+            return scope
+        return {**scope, "client": (host, 0)}  # the client's port is not forwarded: 0
+
+
+class ClientFromProxy:
+    """Pure ASGI middleware: ``scope["client"]`` becomes the client a trusted proxy reported, so
+    everything behind it (logs, limits) sees the real client; other peers stay as they are."""
+
+    def __init__(self, app, trusted_proxies: Iterable[str] = ()) -> None:
+        self.app = app
+        self.trusted = TrustedProxies(trusted_proxies)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            scope = self.trusted.client_scope(scope)
+        await self.app(scope, receive, send)
 
 
 def uvicorn_options(trusted_proxies: Iterable[str] | TrustedProxies = ()) -> dict:

@@ -102,12 +102,8 @@ class _Guard:
         """``request`` with ``client`` set to the real client when the peer is a trusted proxy."""
         if not self.trusted:
             return request
-        scope = request.scope
-        host = self.trusted.resolve_scope(scope)
-        peer = scope.get("client")
-        if host is None or (peer and peer[0] == host):
-            return request
-        return Request({**scope, "client": (host, 0)}, request.receive)
+        scope = self.trusted.client_scope(request.scope)
+        return request if scope is request.scope else Request(scope, request.receive)
 
     def _limiter_for(self, request: Request, tier_name: str | None = None):
         if self._only is not None:

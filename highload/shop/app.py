@@ -16,13 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 
 from highload.carts import CartStore, InMemoryCartStore, RedisCartStore
-from highload.proxies import TrustedProxies
+from highload.proxies import ClientFromProxy
 
 from .capacity import SimulatedCapacity
 from .health import StoreHealth
 from .settings import ShopSettings
 
-__all__ = ["create_app", "ServedBy", "ClientFromProxy", "AddItem", "MAX_QTY_PER_REQUEST", "CART_ID_PATTERN"]
+__all__ = ["create_app", "ServedBy", "AddItem", "MAX_QTY_PER_REQUEST", "CART_ID_PATTERN"]
 
 log = logging.getLogger("highload.shop")
 
@@ -64,23 +64,6 @@ class ServedBy:
             await send(message)
 
         await self.app(scope, receive, send_with_header)
-
-
-class ClientFromProxy:
-    """Pure ASGI middleware: ``scope["client"]`` becomes the address a trusted proxy reported,
-    so logs and limits see the real client; requests from anyone else keep the socket peer."""
-
-    def __init__(self, app, trusted_proxies) -> None:
-        self.app = app
-        self.trusted = TrustedProxies(trusted_proxies)
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            host = self.trusted.resolve_scope(scope)
-            peer = scope.get("client")
-            if host is not None and (not peer or peer[0] != host):
-                scope = {**scope, "client": (host, 0)}
-        await self.app(scope, receive, send)
 
 
 def _error(status: int, error: str, message: str, **extra) -> JSONResponse:
