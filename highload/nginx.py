@@ -141,6 +141,9 @@ def upstream_config(
     that proxies everything to it with ``proxy_next_upstream`` retries. Every response carries
     ``X-Upstream-Addr`` and ``X-Upstream-Status`` (``$upstream_addr``/``$upstream_status``),
     so a client can see which servers were tried: ``"500, 200"`` means one retry.
+    ``X-Forwarded-For`` and ``X-Real-IP`` are overwritten with the client's socket address
+    (``$remote_addr``), so an upstream that trusts this proxy learns the real client and a
+    header the client made up never gets through.
 
     ``balance`` is one of :data:`BALANCE_METHODS`; ``"cookie"`` hashes the ``sticky_cookie``
     cookie, so one client's requests keep landing on one server while it is up.
@@ -186,6 +189,10 @@ server {{
 
     location / {{
         proxy_pass http://{name};
+        # Overwrite, never append: a client's own X-Forwarded-For must not reach the app, or
+        # anyone could claim any address. The upstream trusts these only from this proxy.
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Real-IP $remote_addr;
         proxy_connect_timeout {_duration(connect_timeout, 'connect_timeout')};
         proxy_read_timeout {_duration(read_timeout, 'read_timeout')};
         proxy_send_timeout {_duration(send_timeout, 'send_timeout')};

@@ -11,6 +11,8 @@ them together: the shape of a stampede at a cache expiry, or of a burst at a rat
 
 from __future__ import annotations
 
+import selectors
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from typing import TypeVar
 
 from highload import _validate
 
-__all__ = ["all_at_once"]
+__all__ = ["all_at_once", "StallServer"]
 
 T = TypeVar("T")
 
@@ -62,3 +64,82 @@ def all_at_once(call: Callable[[], T], threads: int = 32, *, timeout: float = 30
         # BaseExceptionGroup is an ExceptionGroup whenever every member is an Exception.
         raise BaseExceptionGroup(f"{len(errors)} of {threads} calls raised", [exc for _, exc in errors])
     return results
+
+
+class StallServer:
+    """A TCP server on loopback that accepts every connection and never replies: a stalled Redis
+    (or any stalled upstream) for testing timeouts without waiting on a real outage::
+
+        with StallServer() as stall:
+            client = highload.store.connect(stall.url)
+            client.ping()            # raises redis.exceptions.TimeoutError after socket_timeout
+
+    ``received`` is set once any request bytes arrive, ``requests`` counts reads and
+    ``connections`` counts accepted connections, so a test
+    can order events ("the limiter is now waiting on Redis") without a stopwatch. :meth:`release`
+    ends the stall by closing every connection (clients see the connection drop).
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._listener = socket.create_server((host, 0))
+        self.host, self.port = host, self._listener.getsockname()[1]
+        self.received = threading.Event()
+        self.requests = 0
+        self.connections = 0
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ)
+        self._conns: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, name="stall-server", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            for key, _ in self._selector.select(timeout=0.05):  # the poll lets stop() end the loop
+                sock = key.fileobj
+                if sock is self._listener:
+                    conn, _ = self._listener.accept()
+                    with self._lock:
+                        self._conns.append(conn)
+                        self.connections += 1
+                    self._selector.register(conn, selectors.EVENT_READ)
+                    continue
+                try:
+                    data = sock.recv(65536)
+                except OSError:
+                    data = b""
+                if data:
+                    with self._lock:
+                        self.requests += 1
+                    self.received.set()
+                else:
+                    self._selector.unregister(sock)
+                    sock.close()
+
+    def release(self) -> None:
+        """Close every accepted connection; new ones are still accepted (and stalled)."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        self.release()
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._selector.close()
+        self._listener.close()
+
+    def __enter__(self) -> StallServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -15,11 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+import redis.asyncio
 from fastapi import Depends, FastAPI
 
 from highload.clock import ManualClock
-from highload.ratelimit import RateLimiter, RedisBackend, TokenBucketPolicy
-from highload.ratelimit.fastapi import RateLimit, RateLimitMiddleware, by_header
+from highload.ratelimit import AsyncRateLimiter, AsyncRedisBackend, RateLimiter, TokenBucketPolicy
+from highload.ratelimit.fastapi import APIKeys, Identity, RateLimit, RateLimitMiddleware
 from highload.store import free_port
 
 with warnings.catch_warnings():
@@ -80,8 +81,9 @@ def test_dependency_limits_per_route_and_per_tier():
         "free": RateLimiter(TokenBucketPolicy(1, 0, name="free"), clock=clock),
         "premium": RateLimiter(TokenBucketPolicy(3, 0, name="premium"), clock=clock),
     }
-    limit = RateLimit(tiers, key=by_header("X-API-Key"),
-                      tier=lambda r: "premium" if r.headers.get("X-API-Key", "").startswith("pro-") else "free")
+    keys = {"abc": Identity("acct-1", "free"), "pro-1": Identity("acct-2", "premium"),
+            "xyz": Identity("acct-3", "free")}
+    limit = RateLimit(tiers, identify=APIKeys(keys))
     app = FastAPI()
 
     @app.get("/limited", dependencies=[Depends(limit)])
@@ -103,8 +105,8 @@ def test_dependency_limits_per_route_and_per_tier():
 
 
 def _down_limiter():
-    dead = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
-    return RateLimiter(TokenBucketPolicy(5, 1), RedisBackend(dead))
+    dead = redis.asyncio.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
+    return AsyncRateLimiter(TokenBucketPolicy(5, 1), AsyncRedisBackend(dead))
 
 
 @pytest.mark.parametrize(("fail", "status"), [("open", 200), ("closed", 503)])
@@ -156,7 +158,7 @@ def test_real_uvicorn_app_on_real_redis(redis_url):
     env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tests.apps.limited:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
+         "--log-level", "warning", "--no-proxy-headers"],
         cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
@@ -168,10 +170,11 @@ def test_real_uvicorn_app_on_real_redis(redis_url):
                     break
                 except httpx.TransportError:
                     time.sleep(0.05)  # waiting for the server to listen, not a timing assertion
-            key = uuid.uuid4().hex
-            free = [http.get("/items", headers={"X-API-Key": key}).status_code for _ in range(4)]
-            pro = [http.get("/items", headers={"X-API-Key": f"pro-{key}"}).status_code for _ in range(7)]
+            free = [http.get("/items", headers={"X-API-Key": "key-free"}).status_code for _ in range(4)]
+            pro = [http.get("/items", headers={"X-API-Key": "key-pro"}).status_code for _ in range(7)]
             assert free == [200, 200, 200, 429] and pro == [200] * 6 + [429]
+            forged = http.get("/items", headers={"X-API-Key": f"pro-{uuid.uuid4().hex}"})
+            assert forged.status_code == 401 and forged.json()["detail"]["error"] == "invalid_api_key"
             login = [http.post("/login").status_code for _ in range(3)]
             assert login == [200, 200, 429]
             denied = http.post("/login")

@@ -45,6 +45,8 @@ __all__ = ["Cluster", "ClusterError", "Instance", "LB_KINDS", "CART_KINDS", "def
 LB_KINDS = ("auto", "nginx", "embedded")
 CART_KINDS = ("memory", "redis")
 STATE_FILE = "cluster.json"
+#: Where the balancer runs and connects from: the only proxy the instances trust.
+BALANCER_ADDRESS = "127.0.0.1"
 REDIS_MISSING = "redis-server is not installed (apt-get install redis-server): using an embedded fakeredis TCP server"
 
 
@@ -244,14 +246,20 @@ class Cluster:
         if not processes.wait_until(lambda: answers(self.redis_url), self.startup_timeout):
             raise self._failed(managed, "Redis")
 
-    def _start_instance(self, instance: Instance, register: bool = True) -> None:
+    def _instance_argv(self, instance: Instance) -> list[str]:
+        # The balancer (nginx or the embedded proxy) connects from BALANCER_ADDRESS and overwrites
+        # X-Forwarded-For: the instances believe that header from it and from nobody else.
         argv = [sys.executable, "-m", "highload.shop", "--port", str(instance.port),
-                "--instance-id", instance.name, "--carts", self.carts]
+                "--instance-id", instance.name, "--carts", self.carts,
+                "--trusted-proxy", BALANCER_ADDRESS]
         if self.redis_url:
             argv += ["--redis-url", self.redis_url]
         if self.max_in_flight is not None:
             argv += ["--max-in-flight", str(self.max_in_flight), "--io-delay", repr(self.io_delay)]
-        managed = self._spawn(instance.name, "instance", argv, instance.port)
+        return argv
+
+    def _start_instance(self, instance: Instance, register: bool = True) -> None:
+        managed = self._spawn(instance.name, "instance", self._instance_argv(instance), instance.port)
         if register:
             self.instances.append(instance)
         self._wait_healthy(instance.url, managed, f"shop instance {instance.name}")

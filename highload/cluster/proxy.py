@@ -7,6 +7,9 @@ takes a server out after it fails. Like nginx's ``proxy_next_upstream error time
 that cannot reach a server is tried on the next one; a request that reached a server and timed
 out is retried only if its method is idempotent (nginx's ``non_idempotent`` default).
 
+Like the generated nginx config, it overwrites ``X-Forwarded-For`` and ``X-Real-IP`` with the
+client's socket address, so an upstream that trusts it learns the real client.
+
 Every response says where it went: ``X-Upstream-Addr`` lists the servers tried, as nginx's
 ``$upstream_addr`` does, and ``X-Balancer`` says this is the fallback. Use nginx for anything
 real: it is faster, and it is what production runs. ``python -m highload.cluster.proxy``
@@ -27,6 +30,8 @@ LABEL = "highload embedded proxy (teaching fallback; install nginx for the real 
 #: Not forwarded in either direction: they describe one hop, not the message (RFC 9110 §7.6.1).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                         "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"})
+#: What a client could use to claim another address: dropped, then set from the socket peer.
+CLIENT_ADDRESS_HEADERS = frozenset({"x-forwarded-for", "x-real-ip", "forwarded"})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 
 
@@ -87,8 +92,10 @@ def proxy_app(upstreams: Sequence[str], *, balance: str = "round_robin", max_fai
             return
         request = Request(scope, receive)
         body = await request.body()
-        headers = [(k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP]
-        headers.append(("x-forwarded-for", request.client.host if request.client else ""))
+        peer = request.client.host if request.client else ""
+        headers = [(k, v) for k, v in request.headers.items()
+                   if k not in HOP_BY_HOP and k not in CLIENT_ADDRESS_HEADERS]
+        headers += [("x-forwarded-for", peer), ("x-real-ip", peer)]  # overwritten, as nginx does
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         tried: list[str] = []
         while (server := choose(request, tried)) is not None:
@@ -142,8 +149,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     app = proxy_app(args.upstream, balance=args.balance, max_fails=args.max_fails,
                     fail_timeout=args.fail_timeout, sticky_cookie=args.sticky_cookie)
     # The upstream already sent Date and Server; uvicorn adding its own would duplicate them.
+    # proxy_headers=False: the proxy's client is its socket peer, whatever headers it sends.
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", server_header=False,
-                date_header=False)
+                date_header=False, proxy_headers=False)
 
 
 if __name__ == "__main__":

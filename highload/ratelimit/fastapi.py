@@ -5,6 +5,11 @@ Both answer 429 with a JSON body and ``Retry-After``, add the IETF ``RateLimit-P
 fail-open or fail-closed policy when the limiter's store is unreachable: they log the
 outage and never answer 500.
 
+Who the client is: the socket peer, unless it is one of ``trusted_proxies`` (see
+:mod:`highload.proxies`). Which account it is: ``identify=APIKeys(...)`` validates the API key
+and takes the tier from the validated identity (:mod:`highload.ratelimit.identity`); an
+unknown key answers 401 with a JSON body, or is limited per IP, as configured.
+
 Needs the ``web`` extra: ``pip install "highload[web]"``.
 """
 
@@ -23,9 +28,14 @@ except ImportError as exc:  # pragma: no cover - exercised by the clean-venv whe
 
 from redis.exceptions import RedisError
 
-from .decision import Decision, _whole_seconds
+from highload.proxies import TrustedProxies
 
-__all__ = ["RateLimit", "RateLimitMiddleware", "by_ip", "by_header", "FAIL_OPEN", "FAIL_CLOSED"]
+from .decision import Decision, _whole_seconds
+from .identity import APIKeys, Identity, InvalidAPIKey
+from .redis_backend import RedisBackend
+
+__all__ = ["RateLimit", "RateLimitMiddleware", "by_ip", "by_header", "APIKeys", "Identity",
+           "FAIL_OPEN", "FAIL_CLOSED"]
 
 log = logging.getLogger("highload.ratelimit")
 
@@ -36,12 +46,17 @@ STORE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
 def by_ip(request: Request) -> str:
-    """Key by the client's address (put a trusted proxy's X-Forwarded-For handling in front)."""
+    """Key by the client's address: the socket peer, or what a trusted proxy reported when the
+    guard was given ``trusted_proxies=`` (never a header from anyone else)."""
     return request.client.host if request.client else "unknown"
 
 
 def by_header(name: str, fallback: Callable[[Request], str] = by_ip) -> Callable[[Request], str]:
-    """Key by a header such as ``X-API-Key``; requests without it fall back to the IP."""
+    """Key by a header's raw value; requests without it fall back to the IP.
+
+    Unverified: a client that sends a new value per request gets a new bucket per request.
+    Use it only for headers your own gateway sets; for API keys use ``identify=APIKeys(...)``.
+    """
 
     def key(request: Request) -> str:
         value = request.headers.get(name)
@@ -53,34 +68,65 @@ def by_header(name: str, fallback: Callable[[Request], str] = by_ip) -> Callable
 class _Guard:
     """The decision logic both faces share: pick a limiter, check, handle outages."""
 
-    def __init__(self, limiter, key, tier, fail, legacy_headers) -> None:
+    def __init__(self, limiter, key, tier, fail, legacy_headers, trusted_proxies=(), identify=None) -> None:
         if fail not in (FAIL_OPEN, FAIL_CLOSED):
             raise ValueError(f"fail must be 'open' or 'closed', got {fail!r}")
+        if identify is not None:
+            if not callable(identify):
+                raise TypeError(f"identify must be an APIKeys or an async function of the request, got {identify!r}")
+            if key is not by_ip or tier is not None:
+                raise TypeError("identify= replaces key= and tier=: the identity it returns gives both")
         if isinstance(limiter, Mapping):
-            if tier is None:
+            if tier is None and identify is None:
                 raise TypeError("a mapping of limiters needs tier=, a function from request to tier name")
             if not limiter:
                 raise ValueError("limiter mapping must not be empty")
+            anonymous_tier = getattr(identify, "anonymous_tier", None)
+            if anonymous_tier is not None and anonymous_tier not in limiter:
+                raise ValueError(f"identify.anonymous_tier must name one of the limiters {sorted(limiter)}, "
+                                 f"got {anonymous_tier!r}")
         self.limiters = limiter
         # Decided once here rather than per request: which limiter, and whether to await it.
         self._only = None if isinstance(limiter, Mapping) else limiter
         self._default = None if self._only is not None else next(iter(limiter.values()))
         every = [limiter] if self._only is not None else list(limiter.values())
+        for lim in every:
+            _refuse_blocking(lim)
         self._is_async = {id(lim): inspect.iscoroutinefunction(lim.check) for lim in every}
         self.key, self.tier, self.fail, self.legacy = key, tier, fail, legacy_headers
+        self.trusted = trusted_proxies if isinstance(trusted_proxies, TrustedProxies) \
+            else TrustedProxies(trusted_proxies)
+        self.identify = identify
 
-    def _limiter_for(self, request: Request):
+    def client_request(self, request: Request) -> Request:
+        """``request`` with ``client`` set to the real client when the peer is a trusted proxy."""
+        if not self.trusted:
+            return request
+        scope = self.trusted.client_scope(request.scope)
+        return request if scope is request.scope else Request(scope, request.receive)
+
+    def _limiter_for(self, request: Request, tier_name: str | None = None):
         if self._only is not None:
             return self._only
-        return self.limiters.get(self.tier(request)) or self._default
+        if tier_name is None and self.identify is None:
+            tier_name = self.tier(request)
+        return self.limiters.get(tier_name) or self._default
 
     async def decide(self, request: Request) -> Decision | None:
-        """The decision, or None when the store is down and the policy is fail-open."""
-        limiter = self._limiter_for(request)
+        """The decision, or None when the store is down and the policy is fail-open.
+
+        Raises :class:`InvalidAPIKey` when ``identify`` refuses the request's key.
+        """
+        request = self.client_request(request)
+        if self.identify is not None:
+            identity = await self.identify(request)
+            limiter, key = self._limiter_for(request, identity.tier), identity.key
+        else:
+            limiter, key = self._limiter_for(request), self.key(request)
         try:
             if self._is_async[id(limiter)]:
-                return await limiter.check(self.key(request))
-            return limiter.check(self.key(request))
+                return await limiter.check(key)
+            return limiter.check(key)
         except STORE_ERRORS as exc:
             log.warning("rate limiter store unreachable (%s: %s); failing %s",
                         type(exc).__name__, exc, self.fail)
@@ -100,19 +146,35 @@ class _Unavailable(Exception):
     pass
 
 
+def _refuse_blocking(limiter) -> None:
+    """A sync Redis call inside an async app stops the whole event loop while Redis is slow."""
+    if isinstance(getattr(limiter, "backend", None), RedisBackend):
+        raise TypeError(f"{limiter!r} makes blocking Redis calls, which would stall every request of "
+                        "this app while Redis is slow: use AsyncRateLimiter(policy, "
+                        "AsyncRedisBackend(highload.store.connect_async())) instead")
+
+
+def _unauthorized_headers(exc: InvalidAPIKey) -> dict[str, str]:
+    return {"WWW-Authenticate": f'ApiKey header="{exc.header}"'}
+
+
 _UNAVAILABLE_BODY = {"error": "rate_limiter_unavailable", "message": "Try again shortly."}
 
 
 class RateLimit:
     """A FastAPI dependency enforcing a limit on one route (or a router).
 
-    ``limiter`` is a RateLimiter/AsyncRateLimiter, or a mapping of tier name to limiter
-    with ``tier=`` choosing one per request::
+    ``limiter`` is an AsyncRateLimiter (or an in-memory RateLimiter), or a mapping of tier
+    name to limiter with ``identify=`` (or ``tier=``) choosing one per request::
 
-        login_limit = RateLimit(RateLimiter(SlidingWindowLogPolicy(10, 300)), key=by_ip)
+        login_limit = RateLimit(AsyncRateLimiter(SlidingWindowLogPolicy(10, 300), backend), key=by_ip)
 
         @app.post("/login", dependencies=[Depends(login_limit)])
         def login(): ...
+
+    ``trusted_proxies`` lists the proxies (addresses or networks) whose ``X-Forwarded-For``
+    names the client; from anyone else the socket peer is the client. A limiter that would
+    block the event loop (a sync one on Redis) is refused with ``TypeError``.
     """
 
     def __init__(
@@ -123,13 +185,17 @@ class RateLimit:
         tier: Callable[[Request], str] | None = None,
         fail: str = FAIL_OPEN,
         legacy_headers: bool = False,
+        trusted_proxies=(),
+        identify: Callable[[Request], Any] | None = None,
     ) -> None:
-        self._guard = _Guard(limiter, key, tier, fail, legacy_headers)
+        self._guard = _Guard(limiter, key, tier, fail, legacy_headers, trusted_proxies, identify)
 
     async def __call__(self, request: Request, response: Response) -> Decision | None:
         guard = self._guard
         try:
             decision = await guard.decide(request)
+        except InvalidAPIKey as exc:
+            raise HTTPException(401, detail=exc.body(), headers=_unauthorized_headers(exc)) from None
         except _Unavailable:
             raise HTTPException(503, detail=_UNAVAILABLE_BODY, headers={"Retry-After": "1"}) from None
         if decision is None:
@@ -144,7 +210,9 @@ class RateLimit:
 class RateLimitMiddleware:
     """Pure ASGI middleware limiting every HTTP request of an app (``exempt`` paths excepted).
 
-    ``app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(FREE), key=by_ip)``
+    ``app.add_middleware(RateLimitMiddleware, limiter=AsyncRateLimiter(FREE, backend), key=by_ip)``
+
+    Takes the same ``trusted_proxies`` and ``identify`` as :class:`RateLimit`.
     """
 
     def __init__(
@@ -157,9 +225,11 @@ class RateLimitMiddleware:
         fail: str = FAIL_OPEN,
         legacy_headers: bool = False,
         exempt: tuple[str, ...] = (),
+        trusted_proxies=(),
+        identify: Callable[[Request], Any] | None = None,
     ) -> None:
         self.app = app
-        self._guard = _Guard(limiter, key, tier, fail, legacy_headers)
+        self._guard = _Guard(limiter, key, tier, fail, legacy_headers, trusted_proxies, identify)
         self.exempt = frozenset(exempt)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -169,6 +239,9 @@ class RateLimitMiddleware:
         guard = self._guard
         try:
             decision = await guard.decide(Request(scope))
+        except InvalidAPIKey as exc:
+            await _send_json(send, 401, {"detail": exc.body()}, _unauthorized_headers(exc))
+            return
         except _Unavailable:
             await _send_json(send, 503, {"detail": _UNAVAILABLE_BODY}, {"Retry-After": "1"})
             return

@@ -19,10 +19,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="admit at most this many requests at once (a fixed capacity)")
     parser.add_argument("--io-delay", type=float, default=0.0,
                         help="seconds of simulated I/O per admitted request (needs --max-in-flight)")
+    parser.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                        help="a proxy (address or network) whose X-Forwarded-For names the client "
+                             "(repeat; default: none, the client is the socket peer)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     try:
         import uvicorn
+
+        from highload.proxies import uvicorn_options
 
         from .app import create_app
     except ImportError:
@@ -30,10 +35,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = ShopSettings(instance_id=args.instance_id or default_instance_id(), carts=args.carts,
                                 redis_url=args.redis_url, cart_ttl=args.cart_ttl,
-                                max_in_flight=args.max_in_flight, io_delay=args.io_delay)
-    except ValueError as exc:
+                                max_in_flight=args.max_in_flight, io_delay=args.io_delay,
+                                trusted_proxies=tuple(args.trusted_proxy))
+    except (TypeError, ValueError) as exc:
         parser.error(str(exc))
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    # uvicorn must trust the same proxies as the app (by default it trusts 127.0.0.1).
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                **uvicorn_options(settings.trusted_proxies))
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 
 from highload.carts import CartStore, InMemoryCartStore, RedisCartStore
+from highload.proxies import ClientFromProxy
 
 from .capacity import SimulatedCapacity
+from .health import StoreHealth
 from .settings import ShopSettings
 
 __all__ = ["create_app", "ServedBy", "AddItem", "MAX_QTY_PER_REQUEST", "CART_ID_PATTERN"]
@@ -79,9 +81,10 @@ def _make_store(settings: ShopSettings, redis) -> CartStore:
 
 
 def create_app(settings: ShopSettings | None = None, *, carts: CartStore | None = None,
-               redis=None) -> FastAPI:
+               redis=None, clock=None) -> FastAPI:
     """A shop app. ``carts`` injects any :class:`~highload.carts.CartStore` (overriding
-    ``settings.carts``); ``redis`` injects the client a ``"redis"`` store uses."""
+    ``settings.carts``); ``redis`` injects the client a ``"redis"`` store uses; ``clock``
+    times the ``/health`` cache (a ``ManualClock`` in tests)."""
     settings = settings if settings is not None else ShopSettings()
     store = carts if carts is not None else _make_store(settings, redis)
     catalog = settings.catalog
@@ -92,8 +95,15 @@ def create_app(settings: ShopSettings | None = None, *, carts: CartStore | None 
     if settings.max_in_flight is not None:
         app.add_middleware(SimulatedCapacity, max_in_flight=settings.max_in_flight,
                            io_delay=settings.io_delay)
+    if settings.trusted_proxies:
+        app.add_middleware(ClientFromProxy, trusted_proxies=settings.trusted_proxies)
     # Added last, so outermost: even a request waiting for a slot is answered with X-Served-By.
     app.add_middleware(ServedBy, instance_id=settings.instance_id)
+    health_check = None
+    if isinstance(store, RedisCartStore):
+        health_check = StoreHealth(store.redis.ping, errors=STORE_ERRORS, ttl=settings.health_ttl,
+                                   timeout=settings.health_timeout, clock=clock)
+    app.state.health = health_check
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -153,14 +163,10 @@ def create_app(settings: ShopSettings | None = None, *, carts: CartStore | None 
         return cart_body(cart_id)
 
     @app.get("/health")
-    def health():
+    async def health():
         body = {"status": "ok", "instance_id": settings.instance_id, "carts": kind}
-        if isinstance(store, RedisCartStore):
-            try:
-                store.redis.ping()
-            except STORE_ERRORS as exc:
-                log.warning("health: cart store unreachable (%s: %s)", type(exc).__name__, exc)
-                return JSONResponse({**body, "status": "unavailable"}, status_code=503)
+        if health_check is not None and not await health_check.ok():
+            return JSONResponse({**body, "status": "unavailable"}, status_code=503)
         return body
 
     return app

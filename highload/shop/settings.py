@@ -6,7 +6,10 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+from highload.proxies import TrustedProxies
+
 from .catalog import CATALOG, Catalog
+from .health import DEFAULT_HEALTH_TIMEOUT, DEFAULT_HEALTH_TTL
 
 __all__ = ["ShopSettings", "CART_KINDS", "default_instance_id"]
 
@@ -38,6 +41,9 @@ class ShopSettings:
     catalog: Catalog = CATALOG
     max_in_flight: int | None = None
     io_delay: float = 0.0
+    trusted_proxies: tuple[str, ...] = ()
+    health_ttl: float = DEFAULT_HEALTH_TTL
+    health_timeout: float = DEFAULT_HEALTH_TIMEOUT
 
     def __post_init__(self) -> None:
         if not isinstance(self.instance_id, str) or not self.instance_id:
@@ -55,5 +61,13 @@ class ShopSettings:
             raise ValueError(f"io_delay must be a number of seconds >= 0, got {delay!r}")
         if delay and limit is None:
             raise ValueError(f"io_delay={delay!r} needs max_in_flight: a delay without a limit adds latency, not a capacity")
+        # Normalised ("127.0.0.1/32" -> "127.0.0.1"), so uvicorn and the app read one list.
+        object.__setattr__(self, "trusted_proxies", tuple(TrustedProxies(self.trusted_proxies)))
+        for name in ("health_ttl", "health_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf") \
+                    or (name == "health_timeout" and value == 0):
+                raise ValueError(f"{name} must be a number of seconds {'> 0' if name == 'health_timeout' else '>= 0'}, "
+                                 f"got {value!r}")
         if not isinstance(self.catalog, Catalog):
             raise ValueError(f"catalog must be a highload.shop.Catalog, got {self.catalog!r}")

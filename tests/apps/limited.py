@@ -1,8 +1,14 @@
-"""A small app for the uvicorn test: per-tier limits by API key, and a stricter login route."""
+"""A small app for the uvicorn tests: per-tier limits by validated API key, and a login route per IP.
+
+``TRUSTED_PROXIES`` (comma-separated) names the proxies whose ``X-Forwarded-For`` is believed;
+run uvicorn with the same ``--forwarded-allow-ips``. Every process limits under its own prefix,
+so tests sharing one redis-server never share buckets.
+"""
 
 from __future__ import annotations
 
 import os
+import uuid
 
 from fastapi import Depends, FastAPI
 
@@ -12,18 +18,29 @@ from highload.ratelimit import (
     SlidingWindowLogPolicy,
     TokenBucketPolicy,
 )
-from highload.ratelimit.fastapi import RateLimit, by_header, by_ip
+from highload.ratelimit.fastapi import APIKeys, Identity, RateLimit, by_ip
 from highload.store import connect_async
 
+RUN = uuid.uuid4().hex
+TRUSTED = [p for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p]
+#: In real life a lookup of the key's hash in the accounts database.
+API_KEYS = {"key-free": Identity("acct-1", "free"), "key-pro": Identity("acct-2", "premium")}
+
 backend = AsyncRedisBackend(connect_async(os.environ["REDIS_URL"]))
+
+
+def _limiter(policy):
+    return AsyncRateLimiter(policy, backend, prefix=f"test:{RUN}:{policy.name}:")
+
+
 tiers = {
-    "free": AsyncRateLimiter(TokenBucketPolicy(3, 0, name="free"), backend),
-    "premium": AsyncRateLimiter(TokenBucketPolicy(6, 0, name="premium"), backend),
+    "free": _limiter(TokenBucketPolicy(3, 0, name="free")),
+    "premium": _limiter(TokenBucketPolicy(6, 0, name="premium")),
 }
-api_limit = RateLimit(tiers, key=by_header("X-API-Key"),
-                      tier=lambda request: "premium" if request.headers.get("X-API-Key", "").startswith("pro-") else "free")
-login_limit = RateLimit(AsyncRateLimiter(SlidingWindowLogPolicy(2, 300, name="login"), backend), key=by_ip,
-                        fail=os.environ.get("FAIL", "open"))
+api_limit = RateLimit(tiers, identify=APIKeys(API_KEYS, unknown="reject", anonymous_tier="free"),
+                      trusted_proxies=TRUSTED)
+login_limit = RateLimit(_limiter(SlidingWindowLogPolicy(2, 300, name="login")), key=by_ip,
+                        trusted_proxies=TRUSTED, fail=os.environ.get("FAIL", "open"))
 
 app = FastAPI()
 
