@@ -16,7 +16,6 @@ from highload.cache.simulation import (
     MAX_KEYS,
     HitRatioResult,
     _check_impl,
-    _impl_name,
     simulate_hit_ratio,
 )
 
@@ -49,6 +48,8 @@ class HitRatioLab(Panel):
     raises (or returns the wrong value), the error shows under the charts instead. Make the
     widget the last expression of a cell to display it.
     """
+
+    _default_impl_name = "CacheAside"
 
     def __init__(
         self,
@@ -152,7 +153,7 @@ class HitRatioLab(Panel):
         except Exception as exc:  # a learner's half-written class must not kill the widget
             self.result, self.impl_error = None, error_text(exc)
             self._draw()
-            self.summary.value = (f"<span style='color:{RED}'><b>{html.escape(_impl_name(self.impl))} raised</b> "
+            self.summary.value = (f"<span style='color:{RED}'><b>{html.escape(self._impl_name())} raised</b> "
                                   f"{html.escape(self.impl_error)}</span>")
             return None
         self.result, self.impl_error = result, ""
@@ -182,7 +183,7 @@ class HitRatioLab(Panel):
         r = self.result
         s = self.settings()
         self.figure.layout.title.text = "" if r is None else (
-            f"{_impl_name(self.impl)}: {s['cache_size']} entries, ttl {s['ttl']:g} s, "
+            f"{self._impl_name()}: {s['cache_size']} entries, ttl {s['ttl']:g} s, "
             f"Zipf s = {s['zipf_s']:g} over {self.keys:,} keys: hit ratio {r.hit_ratio:.1%}, "
             f"{r.db_load:.1f} DB queries/s, {r.stale_ratio:.1%} stale")
 
@@ -197,9 +198,6 @@ class HitRatioLab(Panel):
             f"{r.hottest_share:.0%} of the reads.",
         ]
         if r.stats is not None and r.stats.get("loads") not in (None, r.loads):
-            parts.append(f"<span style='color:{ORANGE}'><b>{html.escape(_impl_name(self.impl))}.stats</b> says "
+            parts.append(f"<span style='color:{ORANGE}'><b>{html.escape(self._impl_name())}.stats</b> says "
                          f"loads={r.stats.get('loads')!r}, but the loader ran {r.loads:,} times.</span>")
         return "<br>".join(parts)
-
-    def _impl_name(self) -> str:
-        return _impl_name(self.impl)
