@@ -16,11 +16,13 @@ import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from highload import _validate
+from highload import _simulate, _validate
 from highload.capacity import average_rps, peak_rps, required_servers
 
 __all__ = ["TRAFFIC_RANGE", "CapacityPlan", "traffic_grid", "plan_capacity"]
 
+#: What ``impl=`` must be, for the error when it is not.
+CONTRACT = "a function like required_servers"
 #: Requests per day the traffic axis and slider span by default: a million to 100 billion.
 TRAFFIC_RANGE = (1e6, 1e11)
 #: Points per decade on the traffic axis.
@@ -116,8 +118,7 @@ def plan_capacity(
     (23148, 115741, 17, 3)
     """
     impl = required_servers if impl is None else impl
-    if not callable(impl):
-        raise TypeError(f"impl must be a function like required_servers, got {impl!r}")
+    _simulate.check_impl(impl, CONTRACT)
     requests_per_day = _validate.finite_positive("requests_per_day", requests_per_day)
     peak_factor = _validate.finite_positive("peak_factor", peak_factor)
     capacity_per_server = _validate.finite_positive("capacity_per_server", capacity_per_server)

@@ -41,6 +41,8 @@ __all__ = [
     "race_impl",
 ]
 
+#: What ``impl=`` must be, for the error when it is not.
+CONTRACT = "a balancer class such as LeastConnections"
 #: The built-in entries, in drawing order.
 ALGORITHMS = ("round robin", "weighted round robin", "least connections", "power of two")
 DEFAULT_ALGORITHMS = ("round robin", "least connections", "power of two")
@@ -267,8 +269,8 @@ def race_impl(
     every server must be back at 0 active connections after the run; otherwise the result's
     ``note`` says which are not.
     """
-    if not callable(impl):
-        raise TypeError(f"impl must be a balancer class such as LeastConnections, got {impl!r}")
+    if not callable(impl):  # required: race_impl has no default class to fall back on
+        raise TypeError(f"impl must be {CONTRACT}, got {impl!r}")
     speeds = _speeds(server_speeds)
     load = _validate.finite_positive("load", load)
     requests, seed = _requests(requests), _seed(seed)

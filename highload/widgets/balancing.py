@@ -21,6 +21,7 @@ from plotly.subplots import make_subplots
 from highload import _simulate, _validate
 from highload.balancing.race import (
     ALGORITHMS,
+    CONTRACT,
     DEFAULT_ALGORITHMS,
     MAX_SERVERS,
     YOURS,
@@ -88,8 +89,7 @@ class LoadBalancerRace(Panel):
         picked = _algorithms(algorithms)
         speeds = _speeds(server_speeds)
         load = _validate.finite_positive("load", load)
-        if impl is not None and not callable(impl):
-            raise TypeError(f"impl must be a balancer class such as LeastConnections, got {impl!r}")
+        _simulate.check_impl(impl, CONTRACT)
         self.impl = impl
         self.seed, self.requests = _simulate.check_seed(seed), _requests(requests)
         #: The last results by entry name (None while the controls are invalid).

@@ -18,9 +18,10 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from highload import _validate
+from highload import _simulate, _validate
 from highload.capacity import required_servers
 from highload.capacity_plan import (
+    CONTRACT,
     POINTS_PER_DECADE,
     TRAFFIC_RANGE,
     CapacityPlan,
@@ -69,8 +70,7 @@ class CapacityCalculator(Panel):
         *,
         impl: Callable[..., object] | None = None,
     ) -> None:
-        if impl is not None and not callable(impl):
-            raise TypeError(f"impl must be a function like required_servers, got {impl!r}")
+        _simulate.check_impl(impl, CONTRACT)
         self.impl = required_servers if impl is None else impl
         requests_per_day = _validate.finite_positive("requests_per_day", requests_per_day)
         peak_factor = _validate.finite_positive("peak_factor", peak_factor)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from highload import _validate
+from highload import _simulate, _validate
 from highload.carts import RedisCartStore
 from highload.carts.drill import SETUPS, TTL, VICTIM, DrillResult, crash_drill
 
@@ -29,6 +29,8 @@ __all__ = ["SETUPS", "DrillResult", "crash_drill", "CartCrashDrill",
            # kept importable from here since the drill moved to highload.carts.drill
            "TTL", "VICTIM"]
 
+#: What ``impl=`` must be, for the error when it is not.
+CONTRACT = "a cart store class such as RedisCartStore"
 #: Slider ranges; a value passed outside them widens them.
 MAX_SERVERS, MAX_ITEMS = 10, 5
 BEFORE, AFTER = BLUE, RED
@@ -52,8 +54,7 @@ class CartCrashDrill(Panel):
         *,
         impl: Callable[..., object] | None = None,
     ) -> None:
-        if impl is not None and not callable(impl):
-            raise TypeError(f"impl must be a cart store class such as RedisCartStore, got {impl!r}")
+        _simulate.check_impl(impl, CONTRACT)
         self.impl = RedisCartStore if impl is None else impl
         servers = _validate.integer("servers", servers, minimum=2)
         items = _validate.integer("items", items, minimum=1)
