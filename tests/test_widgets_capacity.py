@@ -15,7 +15,7 @@ pytest.importorskip("plotly")
 from highload.capacity import required_servers  # noqa: E402
 from highload.widgets import CapacityCalculator  # noqa: E402
 from highload.widgets import capacity as module  # noqa: E402
-from highload.widgets.capacity import per_day, plan_capacity, traffic_grid  # noqa: E402
+from highload.widgets.capacity import per_day, plan_capacity  # noqa: E402
 
 DAY = 86_400
 URL_SHORTENER = {"requests_per_day": 2_000_000_000, "peak_factor": 5, "capacity_per_server": 10_000,
@@ -34,36 +34,7 @@ def _one_too_many(requests_per_day, peak_factor, capacity_per_server, headroom=0
 # -- the numbers ----------------------------------------------------------------------------------
 
 
-def test_plan_for_the_url_shortener():
-    plan = plan_capacity(**URL_SHORTENER)
-    assert plan.average_rps == pytest.approx(23_148.148, abs=1e-3)
-    assert plan.peak_rps == pytest.approx(115_740.741, abs=1e-3)
-    assert plan.servers == 17  # 115,741 / 7,000 = 16.5 -> 17
-    assert plan.servers_for_average == 3  # 23,148 / 10,000 = 2.3 -> 3
-    assert plan.usable_rps == pytest.approx(17 * 7_000)
-    assert plan.fleet_rps == pytest.approx(170_000)
-    assert plan.peak_utilisation == pytest.approx(115_740.741 / 170_000)
-
-
-def test_curves_are_the_impls_answers_across_the_traffic_range():
-    plan = plan_capacity(**URL_SHORTENER)
-    assert plan.traffic == tuple(sorted(plan.traffic))
-    assert plan.traffic[0] == 1e6 and plan.traffic[-1] == pytest.approx(1e11)
-    assert 2_000_000_000 in plan.traffic  # the marker sits on the line
-    assert plan.curve == tuple(required_servers(t, 5, 10_000, 0.3) for t in plan.traffic)
-    assert plan.average_curve == tuple(required_servers(t, 1, 10_000) for t in plan.traffic)
-    assert all(a <= b for a, b in zip(plan.curve, plan.curve[1:], strict=False))
-    assert all(avg <= peak for avg, peak in zip(plan.average_curve, plan.curve, strict=True))
-    assert plan.curve[0] == 1 and plan.curve[-1] == required_servers(1e11, 5, 10_000, 0.3)
-
-
-def test_traffic_grid_spans_decades_and_takes_extra_points():
-    grid = traffic_grid(1e6, 1e8, extra=[3e6])
-    assert len(grid) == 2 * module.POINTS_PER_DECADE + 2
-    assert grid[0] == 1e6 and grid[-1] == pytest.approx(1e8)
-    assert 3e6 in grid and grid == tuple(sorted(grid))
-    with pytest.raises(ValueError, match="high"):
-        traffic_grid(1e8, 1e6)
+# The plan's own numbers are tested in tests/test_capacity_plan.py, without plotly.
 
 
 def test_per_day_reads_as_words():

@@ -4,9 +4,14 @@ widgets cannot render (a static export, a plain console)."""
 
 from __future__ import annotations
 
+from highload import _simulate
+
 
 class Panel:
     """Mixin for a visualizer with ``widget``, ``update()`` and, usually, ``impl``."""
+
+    #: How to name the package's own class when ``impl`` is None.
+    _default_impl_name = "None"
 
     def _watch(self, *controls) -> None:
         """Redraw whenever one of ``controls`` changes its value."""
@@ -17,7 +22,8 @@ class Panel:
         self.update()
 
     def _impl_name(self) -> str:
-        return getattr(self.impl, "__name__", repr(self.impl))
+        # The engines name impl the same way in their error notes.
+        return _simulate.impl_name(self.impl, self._default_impl_name)
 
     def _label(self) -> str:
         """What the plain-text form shows in the parentheses: the impl's name, unless overridden."""

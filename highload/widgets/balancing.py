@@ -1,9 +1,9 @@
 """LoadBalancerRace: balancers (or the learner's own) race on the same requests to uneven servers.
 
-Each algorithm drives the seeded SimPy simulation of :func:`highload.balancing.simulate`: the same
-Poisson arrivals and the same request sizes for every entry, so the only difference between two
-bars is the balancer. A run is a fixed number of requests, so a redraw takes a fraction of a
-second whatever the load::
+It draws :func:`highload.balancing.race.race` (re-exported here): each algorithm drives the
+seeded SimPy simulation of :func:`highload.balancing.simulate`, with the same Poisson arrivals and
+the same request sizes for every entry, so the only difference between two bars is the balancer.
+A run is a fixed number of requests, so a redraw takes a fraction of a second whatever the load::
 
     from highload.widgets import LoadBalancerRace
     LoadBalancerRace(server_speeds=(1, 1, 4), load=0.9, impl=MyLeastConnections)
@@ -12,27 +12,32 @@ second whatever the load::
 from __future__ import annotations
 
 import html
-import math
-import numbers
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from functools import reduce
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from highload import _validate
-from highload.balancing import (
-    LeastConnections,
-    PowerOfTwoChoices,
-    RoundRobin,
-    SmoothWeightedRoundRobin,
-    simulate,
+from highload import _simulate, _validate
+from highload.balancing.race import (
+    ALGORITHMS,
+    CONTRACT,
+    DEFAULT_ALGORITHMS,
+    MAX_SERVERS,
+    YOURS,
+    RaceResult,
+    _algorithms,
+    _requests,
+    _speeds,
+    parse_speeds,
+    race,
+    race_impl,
+    weights_for,
 )
 
 from ._errors import error_text
 from ._panel import Panel
+from ._style import BLUE, GREEN, GREY, ORANGE, PURPLE, RED
 
 __all__ = [
     "ALGORITHMS",
@@ -43,275 +48,16 @@ __all__ = [
     "race",
     "race_impl",
     "LoadBalancerRace",
+    # kept importable from here since the race moved to highload.balancing.race
+    "MAX_SERVERS",
+    "parse_speeds",
 ]
 
-#: The built-in entries, in drawing order.
-ALGORITHMS = ("round robin", "weighted round robin", "least connections", "power of two")
-DEFAULT_ALGORITHMS = ("round robin", "least connections", "power of two")
-#: The entry name of the learner's class (``impl=``).
-YOURS = "your balancer"
 PERCENTILES = ("p50", "p95", "p99")
 #: Tick marks for the latency axis: 1-2-5 steps, so a log axis never shows bare minor digits.
 LOG_TICKS = [m * 10**e for e in range(-3, 5) for m in (1, 2, 5)]
-#: At most this many servers: more bars than that are unreadable.
-MAX_SERVERS = 12
-RED, ORANGE, BLUE, GREEN, PURPLE, GREY = "#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f"
 COLOURS = {"round robin": RED, "weighted round robin": ORANGE, "least connections": BLUE,
            "power of two": GREEN, YOURS: PURPLE}
-
-
-@dataclass(frozen=True)
-class RaceResult:
-    """One entry's run: requests per server (``counts[i]`` went to ``s{i}``) and latency in seconds.
-
-    Latency is queueing plus service, from arrival to the end of the request. ``note`` is a
-    warning about the balancer that did not stop the run (e.g. connections never released).
-    """
-
-    name: str
-    counts: tuple[int, ...]
-    p50: float
-    p95: float
-    p99: float
-    mean: float
-    note: str = ""
-
-    @property
-    def requests(self) -> int:
-        return sum(self.counts)
-
-    @property
-    def shares(self) -> tuple[float, ...]:
-        """The fraction of all requests each server got."""
-        total = self.requests
-        return tuple(n / total for n in self.counts)
-
-    @property
-    def percentiles(self) -> tuple[float, float, float]:
-        return self.p50, self.p95, self.p99
-
-
-# -- arguments ----------------------------------------------------------------------------------
-
-
-def _speeds(server_speeds) -> tuple[float, ...]:
-    if isinstance(server_speeds, str | bytes) or not isinstance(server_speeds, Iterable):
-        raise TypeError(f"server_speeds must be a sequence of numbers (requests/s), got {server_speeds!r}")
-    speeds = tuple(server_speeds)
-    if not 1 <= len(speeds) <= MAX_SERVERS:
-        raise ValueError(f"server_speeds must hold 1 to {MAX_SERVERS} speeds, got {list(speeds)!r}")
-    for speed in speeds:
-        if isinstance(speed, bool) or not isinstance(speed, numbers.Real):
-            raise TypeError(f"server_speeds must be numbers (requests/s), got {speed!r}")
-        if not 0 < speed < math.inf:
-            raise ValueError(f"server_speeds must be finite numbers > 0, got {speed!r}")
-    return tuple(float(s) for s in speeds)
-
-
-def _algorithms(algorithms) -> tuple[str, ...]:
-    if isinstance(algorithms, str):
-        algorithms = (algorithms,)
-    picked = tuple(algorithms)
-    unknown = [a for a in picked if a not in ALGORITHMS]
-    if unknown:
-        raise ValueError(f"algorithms must be names from {ALGORITHMS}, got {list(picked)!r}")
-    return tuple(a for a in ALGORITHMS if a in picked)  # drawing order, no duplicates
-
-
-def _requests(requests) -> int:
-    return _validate.integer("requests", requests, minimum=10)
-
-
-def _seed(seed) -> int:
-    return _validate.integer("seed", seed, minimum=-(2**62))
-
-
-def parse_speeds(text: str) -> tuple[float, ...]:
-    """``"1, 1, 4"`` -> ``(1.0, 1.0, 4.0)``; ValueError saying what it wants otherwise."""
-    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
-    try:
-        return _speeds(float(p) for p in parts)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"server speeds are comma-separated requests/s > 0, e.g. 1, 1, 4 ({exc})") from None
-
-
-def weights_for(server_speeds: Sequence[float]) -> dict[str, int]:
-    """Integer weights proportional to the speeds (to 0.1), smallest terms: ``(1, 1, 4)`` -> 1, 1, 4.
-
-    >>> weights_for([0.5, 1.5])
-    {'s0': 1, 's1': 3}
-    """
-    tenths = [max(1, round(s * 10)) for s in _speeds(server_speeds)]
-    common = reduce(math.gcd, tenths)
-    return {f"s{i}": t // common for i, t in enumerate(tenths)}
-
-
-def _factory(name: str, weights: dict[str, int], seed: int) -> Callable[[list[str]], object]:
-    if name == "round robin":
-        return RoundRobin
-    if name == "weighted round robin":
-        return lambda servers: SmoothWeightedRoundRobin(weights)
-    if name == "least connections":
-        return LeastConnections
-    return lambda servers: PowerOfTwoChoices(servers, rng=seed)
-
-
-def _run(name, factory, speeds, load, requests, seed) -> RaceResult:
-    rate = load * sum(speeds)
-    result = simulate(factory, speeds, arrival_rate=rate, duration=requests / rate, seed=seed)
-    counts = tuple(result.counts[f"s{i}"] for i in range(len(speeds)))
-    return RaceResult(name, counts, result.p50, result.p95, result.p99, result.mean)
-
-
-def race(
-    algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
-    server_speeds: Sequence[float] = (1, 1, 4),
-    load: float = 0.9,
-    *,
-    impl: Callable[..., object] | None = None,
-    requests: int = 2000,
-    seed: int = 0,
-) -> dict[str, RaceResult]:
-    """Race each named algorithm (and ``impl``, as :data:`YOURS`) on the same requests.
-
-    Servers ``s0, s1, ...`` serve ``server_speeds[i]`` requests per second each, one at a time,
-    with exponential service times. Requests arrive as a Poisson process at ``load`` times the
-    total capacity (``load=0.9``: 90% of ``sum(server_speeds)``) until about ``requests`` have
-    arrived. "weighted round robin" uses :func:`weights_for` the speeds; "power of two" is seeded
-    with ``seed``. The same ``seed`` gives the same numbers. Errors from ``impl`` propagate.
-
-    >>> results = race(["round robin", "least connections"], (1, 1, 4), load=0.9, requests=500)
-    >>> results["least connections"].p99 < results["round robin"].p99
-    True
-    """
-    picked = _algorithms(algorithms)
-    speeds = _speeds(server_speeds)
-    load = _validate.finite_positive("load", load)
-    requests, seed = _requests(requests), _seed(seed)
-    if not picked and impl is None:
-        raise ValueError(f"algorithms must name at least one of {ALGORITHMS} (or pass impl=), got none")
-    weights = weights_for(speeds)
-    out = {name: _run(name, _factory(name, weights, seed), speeds, load, requests, seed) for name in picked}
-    if impl is not None:
-        out[YOURS] = race_impl(impl, speeds, load, requests=requests, seed=seed)
-    return out
-
-
-# -- the learner's balancer ---------------------------------------------------------------------
-
-
-def _has(obj, name: str) -> bool:
-    return callable(getattr(obj, name, None))
-
-
-class _Driven:
-    """Drives a learner's balancer with the simulation's ``acquire()``/``release(server)``.
-
-    ``LeastConnections``-style classes (``impl(servers)``, ``acquire()``, ``release(server)``) are
-    called as they are; ``SmoothWeightedRoundRobin``-style ones (``impl(weights)``, ``next()``)
-    get ``next()`` for ``acquire()`` and nothing for ``release``. Every answer is checked, and
-    an error says which call, at which request, raised it.
-    """
-
-    def __init__(self, impl, servers: list[str], weights: dict[str, int]) -> None:
-        self.servers = list(servers)
-        self.acquired = self.released = 0
-        self.name = getattr(impl, "__name__", type(impl).__name__)
-        if _has(impl, "acquire"):
-            self.kind = "acquire"
-        elif _has(impl, "next"):
-            self.kind = "next"
-        else:  # a factory function, not a class: look at what it builds
-            self.kind = ""
-        arg = dict(weights) if self.kind == "next" else list(servers)
-        try:
-            self.inner = impl(arg)
-        except Exception as exc:
-            exc.add_note(f"in {self.name}({arg!r})")
-            raise
-        if not self.kind:
-            self.kind = "acquire" if _has(self.inner, "acquire") else "next" if _has(self.inner, "next") else ""
-        if not self.kind:
-            raise TypeError(
-                f"impl must have acquire() and release(server) (like LeastConnections) or next() "
-                f"(like SmoothWeightedRoundRobin); {self.name} has neither"
-            )
-        if self.kind == "acquire" and not _has(self.inner, "release"):
-            raise TypeError(f"{self.name} has acquire() but no release(server): the balancer is told "
-                            "when each request ends through release(server)")
-
-    def acquire(self) -> str:
-        call = "acquire" if self.kind == "acquire" else "next"
-        try:
-            server = getattr(self.inner, call)()
-        except Exception as exc:
-            exc.add_note(f"at request #{self.acquired + 1}, in {self.name}.{call}()")
-            raise
-        if server not in self.servers:
-            raise ValueError(f"{self.name}.{call}() returned {server!r} at request #{self.acquired + 1}; "
-                             f"it must return one of {self.servers!r}")
-        self.acquired += 1
-        return server
-
-    def release(self, server: str) -> None:
-        self.released += 1
-        if self.kind != "acquire":
-            return
-        try:
-            self.inner.release(server)
-        except Exception as exc:
-            exc.add_note(f"at release #{self.released}, in {self.name}.release({server!r})")
-            raise
-
-    def leftover(self) -> dict[str, int]:
-        """Servers whose ``active(server)`` is not 0 once every request has finished."""
-        if not _has(self.inner, "active"):
-            return {}
-        counts = {s: self.inner.active(s) for s in self.servers}
-        return {s: n for s, n in counts.items() if n != 0}
-
-
-def race_impl(
-    impl: Callable[..., object],
-    server_speeds: Sequence[float] = (1, 1, 4),
-    load: float = 0.9,
-    *,
-    requests: int = 2000,
-    seed: int = 0,
-) -> RaceResult:
-    """Race the learner's balancer class alone, on the same requests as :func:`race`.
-
-    ``impl`` meets the exercise contract of ``LeastConnections(servers)`` (``acquire()``,
-    ``release(server)``, ``active(server)``) or ``SmoothWeightedRoundRobin(weights)``
-    (``next()``), where ``weights`` is :func:`weights_for` the speeds. If it has ``active``,
-    every server must be back at 0 active connections after the run; otherwise the result's
-    ``note`` says which are not.
-    """
-    if not callable(impl):
-        raise TypeError(f"impl must be a balancer class such as LeastConnections, got {impl!r}")
-    speeds = _speeds(server_speeds)
-    load = _validate.finite_positive("load", load)
-    requests, seed = _requests(requests), _seed(seed)
-    weights = weights_for(speeds)
-    made: list[_Driven] = []
-
-    def factory(servers):
-        made.append(_Driven(impl, servers, weights))
-        return made[-1]
-
-    try:
-        result = _run(YOURS, factory, speeds, load, requests, seed)
-    except Exception as exc:
-        # SimPy re-raises a copy of a process's exception; the learner's original (with its
-        # traceback and our note saying which call failed) is the cause.
-        cause = exc.__cause__
-        if type(cause) is type(exc) and cause.args == exc.args:
-            raise cause from None
-        raise
-    leftover = made[0].leftover()
-    note = (f"after every request finished, active() is not 0 on {leftover}: does release() "
-            "take the connection back?") if leftover else ""
-    return RaceResult(YOURS, result.counts, result.p50, result.p95, result.p99, result.mean, note)
 
 
 # -- the widget ---------------------------------------------------------------------------------
@@ -343,10 +89,9 @@ class LoadBalancerRace(Panel):
         picked = _algorithms(algorithms)
         speeds = _speeds(server_speeds)
         load = _validate.finite_positive("load", load)
-        if impl is not None and not callable(impl):
-            raise TypeError(f"impl must be a balancer class such as LeastConnections, got {impl!r}")
+        _simulate.check_impl(impl, CONTRACT)
         self.impl = impl
-        self.seed, self.requests = _seed(seed), _requests(requests)
+        self.seed, self.requests = _simulate.check_seed(seed), _requests(requests)
         #: The last results by entry name (None while the controls are invalid).
         self.results: dict[str, RaceResult] | None = None
         #: The last error of ``impl`` as text ("" when it ran).

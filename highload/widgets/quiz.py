@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 
+from ._style import GREEN, RED
+
 __all__ = ["Question", "Quiz"]
 
 
@@ -49,8 +51,8 @@ class Question:
         """HTML feedback for picking option ``choice``: the verdict, then the explanation."""
         right = html.escape(self.options[self.answer])
         verdict = (
-            "<b style='color:#2ca02c'>✔ Correct.</b>" if choice == self.answer
-            else f"<b style='color:#d62728'>✘ Not quite.</b> The answer is <i>{right}</i>."
+            f"<b style='color:{GREEN}'>✔ Correct.</b>" if choice == self.answer
+            else f"<b style='color:{RED}'>✘ Not quite.</b> The answer is <i>{right}</i>."
         )
         return f"{verdict} {html.escape(self.explain)}"
 

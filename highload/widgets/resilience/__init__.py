@@ -1,7 +1,8 @@
 """Resilience visualizers: watch a real circuit breaker (or the learner's own) ride out an outage,
 and watch retries with and without jitter hit a recovering server.
 
-Everything runs on a :class:`~highload.clock.ManualClock` with seeded randomness, so a minute
+They draw :mod:`highload.resilience.simulation` (no extra needed; its names are re-exported
+here), which runs on a :class:`~highload.clock.ManualClock` with seeded randomness, so a minute
 of traffic replays in milliseconds and the same sliders always draw the same picture::
 
     from highload.widgets import BreakerTimeline, RetryStorm

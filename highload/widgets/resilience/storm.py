@@ -1,138 +1,26 @@
-"""RetryStorm: many clients retrying into a recovering server, with and without jitter."""
+"""RetryStorm: many clients retrying into a recovering server, with and without jitter, drawn from
+:func:`highload.resilience.simulation.retry_storm`."""
 
 from __future__ import annotations
 
-import heapq
 import html
-import math
-import numbers
-import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from highload.resilience import backoff_delays
+from highload.resilience.simulation import STRATEGIES, StormRun, _positive, retry_storm
 
 from .._errors import error_text
 from .._panel import Panel
-from ._common import BLUE, GREEN, GREY, ORANGE, RED, _count, _positive
+from .._style import BLUE, GREEN, GREY, ORANGE, RED
 
-#: Retry strategies :func:`retry_storm` compares, as ``backoff_delays`` jitter names.
-STRATEGIES = {"no jitter": "none", "full jitter": "full", "decorrelated jitter": "decorrelated"}
+__all__ = ["RetryStorm",
+           # kept importable from here since the storm moved to highload.resilience.simulation
+           "STRATEGIES", "StormRun", "retry_storm"]
+
 STRATEGY_COLOURS = {"no jitter": RED, "full jitter": BLUE, "decorrelated jitter": GREEN,
                     "equal jitter": ORANGE}
-
-
-@dataclass(frozen=True)
-class StormRun:
-    """One strategy's storm: requests per bucket, and what became of each client.
-
-    ``load[b]`` counts requests that arrived in ``[b * bucket, (b + 1) * bucket)``;
-    ``served[b]`` how many of them the server answered. Every client ends ``succeeded``,
-    ``gave_up`` (out of attempts) or ``pending`` (its next retry falls after ``duration``).
-    """
-
-    strategy: str
-    bucket: float
-    load: tuple[int, ...]
-    served: tuple[int, ...]
-    succeeded: int
-    gave_up: int
-    pending: int
-    last_success: float | None
-    failure_until: float
-
-    @property
-    def requests(self) -> int:
-        return sum(self.load)
-
-    @property
-    def peak(self) -> int:
-        return max(self.load, default=0)
-
-    @property
-    def peak_after_recovery(self) -> int:
-        """The busiest bucket once the server is back: what the recovering server must absorb."""
-        first = math.floor(self.failure_until / self.bucket + 1e-9)
-        return max(self.load[first:], default=0)
-
-    @property
-    def clients(self) -> int:
-        return self.succeeded + self.gave_up + self.pending
-
-
-def retry_storm(
-    *,
-    clients: int = 100,
-    failure_until: float = 10.0,
-    capacity: int = 20,
-    duration: float = 40.0,
-    base: float = 0.5,
-    factor: float = 2.0,
-    max_delay: float = 8.0,
-    attempts: int = 10,
-    spread: float = 0.5,
-    bucket: float = 0.5,
-    strategies: Sequence[str] = tuple(STRATEGIES),
-    seed: int = 0,
-) -> dict[str, StormRun]:
-    """``clients`` each send one request in ``[0, spread)``; the server fails everything until
-    ``failure_until``, then serves at most ``capacity`` requests per ``bucket`` seconds and fails
-    the rest (overload). Every failed request is retried after the client's next
-    :func:`~highload.resilience.backoff_delays` delay, up to ``attempts`` requests per client.
-
-    Returns one :class:`StormRun` per strategy name ("no jitter", "full jitter",
-    "decorrelated jitter", "equal jitter"). Every strategy sees the same start times; the
-    delays come from ``random.Random(seed)``, so the same seed gives the same storm.
-    """
-    clients = _count("clients", clients)
-    capacity = _count("capacity", capacity, minimum=0)
-    attempts = _count("attempts", attempts)
-    duration, bucket = _positive("duration", duration), _positive("bucket", bucket)
-    failure_until = float(failure_until)
-    if not 0 <= failure_until < math.inf:
-        raise ValueError(f"failure_until must be finite seconds >= 0, got {failure_until!r}")
-    if isinstance(spread, bool) or not isinstance(spread, numbers.Real) or spread < 0:
-        raise ValueError(f"spread must be seconds >= 0, got {spread!r}")
-    known = {**STRATEGIES, "equal jitter": "equal"}
-    unknown = [s for s in strategies if s not in known]
-    if unknown or not strategies:
-        raise ValueError(f"strategies must be names from {sorted(known)}, got {list(strategies)!r}")
-    starter = random.Random(f"{seed}:starts")
-    starts = sorted(starter.uniform(0, spread) for _ in range(clients))
-    n_buckets = math.ceil(duration / bucket - 1e-9)
-    out = {}
-    for name in strategies:
-        rng = random.Random(seed)
-        schedules = [backoff_delays(attempts - 1, base, factor, max_delay, known[name], rng)
-                     for _ in range(clients)]
-        load, served = [0] * n_buckets, [0] * n_buckets
-        succeeded = gave_up = pending = 0
-        last_success = None
-        # Requests are served in order of arrival: a heap holds each client's next request.
-        heap = [(t, c, 0) for c, t in enumerate(starts)]
-        heapq.heapify(heap)
-        while heap:
-            t, c, attempt = heapq.heappop(heap)
-            if t >= duration:
-                pending += 1
-                continue
-            b = min(math.floor(t / bucket), n_buckets - 1)
-            load[b] += 1
-            if t >= failure_until and served[b] < capacity:
-                served[b] += 1
-                succeeded += 1
-                last_success = t if last_success is None else max(last_success, t)
-                continue
-            if attempt + 1 >= attempts:
-                gave_up += 1
-                continue
-            heapq.heappush(heap, (t + schedules[c][attempt], c, attempt + 1))
-        out[name] = StormRun(name, bucket, tuple(load), tuple(served), succeeded, gave_up, pending,
-                             last_success, failure_until)
-    return out
 
 
 class RetryStorm(Panel):

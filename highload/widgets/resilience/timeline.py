@@ -1,267 +1,42 @@
-"""BreakerTimeline: a real circuit breaker (or the learner's own) riding out an outage."""
+"""BreakerTimeline: a real circuit breaker (or the learner's own) riding out an outage, drawn from
+:func:`highload.resilience.simulation.simulate_breaker`."""
 
 from __future__ import annotations
 
 import html
 import math
-import numbers
-import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from highload.clock import ManualClock
 from highload.resilience import CircuitBreaker
+from highload.resilience.simulation import (
+    HEALTHY_LATENCY,
+    REJECT_LATENCY,
+    SCHEDULES,
+    STATES,
+    BreakerRun,
+    DownstreamError,
+    _positive,
+    failure_rate_at,
+    parse_schedule,
+    simulate_breaker,
+)
 
 from .._errors import error_text
 from .._panel import Panel
-from ._common import BLUE, GREEN, GREY, RED, _positive
+from .._style import BLUE, GREEN, GREY, RED
 
-#: Downstream failure-rate schedules: (from time s, failure rate) steps, each rate holding until the next.
-SCHEDULES: dict[str, tuple[tuple[float, float], ...]] = {
-    "outage 20-35 s": ((0, 0.0), (20, 1.0), (35, 0.0)),
-    "flapping": ((0, 0.0), (10, 0.9), (16, 0.05), (22, 0.9), (28, 0.05), (34, 0.9), (40, 0.0)),
-    "slow recovery": ((0, 0.0), (10, 1.0), (25, 0.6), (35, 0.3), (45, 0.05)),
-    "10% errors": ((0, 0.1),),
-}
-#: The states a breaker reports, in the order their bands are drawn.
-STATES = ("closed", "open", "half_open")
-#: The latency drawn for a rejected call: the breaker answers at once ("fail fast").
-REJECT_LATENCY = 0.001
-#: A healthy downstream answers in this many seconds (uniform).
-HEALTHY_LATENCY = (0.03, 0.08)
+__all__ = ["BreakerTimeline",
+           # kept importable from here since the replay moved to highload.resilience.simulation
+           "SCHEDULES", "STATES", "REJECT_LATENCY", "HEALTHY_LATENCY", "parse_schedule", "failure_rate_at",
+           "DownstreamError", "BreakerRun", "simulate_breaker"]
 
 BAND = {"closed": "rgba(44,160,44,0.10)", "open": "rgba(214,39,40,0.16)",
         "half_open": "rgba(255,165,0,0.28)"}
 LABEL = {"closed": "closed", "open": "open", "half_open": "half-open"}
-
-
-
-def parse_schedule(schedule: str | Sequence[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
-    """A schedule as sorted ``(time, rate)`` steps, from a preset name, ``"t:rate, t:rate"`` or pairs.
-
-    Rates are fractions in [0, 1] (``"20:100%"`` also works). Before the first step the rate is 0.
-
-    >>> parse_schedule("0:0, 20:1, 35:0")
-    ((0.0, 0.0), (20.0, 1.0), (35.0, 0.0))
-    """
-    if isinstance(schedule, str):
-        if schedule in SCHEDULES:
-            return SCHEDULES[schedule]
-        pairs = []
-        for part in schedule.replace(";", ",").split(","):
-            if not part.strip():
-                continue
-            t, sep, rate = part.partition(":")
-            if not sep:
-                raise ValueError(f"schedule steps look like 't:rate', e.g. '20:1'; got {part.strip()!r}")
-            rate = rate.strip()
-            try:
-                value = float(rate[:-1]) / 100 if rate.endswith("%") else float(rate)
-                pairs.append((float(t), value))
-            except ValueError:
-                raise ValueError(f"schedule steps look like 't:rate', e.g. '20:1'; got {part.strip()!r}") from None
-        schedule = pairs
-    steps = []
-    for step in schedule:
-        try:
-            t, rate = step
-        except (TypeError, ValueError):
-            raise ValueError(f"schedule must hold (time, rate) pairs, got {step!r}") from None
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 <= t < math.inf:
-            raise ValueError(f"schedule times must be finite seconds >= 0, got {t!r}")
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
-            raise ValueError(f"schedule rates must be between 0 and 1, got {rate!r}")
-        steps.append((float(t), float(rate)))
-    if not steps:
-        raise ValueError(f"schedule needs at least one 't:rate' step, got {schedule!r}")
-    return tuple(sorted(steps))
-
-
-def failure_rate_at(schedule: Sequence[tuple[float, float]], t: float) -> float:
-    """The failure rate in force at time ``t`` (0 before the first step)."""
-    rate = 0.0
-    for start, value in schedule:
-        if start <= t:
-            rate = value
-        else:
-            break
-    return rate
-
-
-# -- replaying calls through a breaker ----------------------------------------------------------
-
-
-class DownstreamError(Exception):
-    """What the simulated downstream raises when a call fails (after the call timeout)."""
-
-
-@dataclass(frozen=True)
-class BreakerRun:
-    """What one replay observed, call by call.
-
-    ``outcomes[i]`` is "success", "failure" or "rejected"; ``latencies[i]`` is how long the
-    caller waited (a failure holds a worker for the whole ``call_timeout``, a rejection for
-    next to nothing). ``states[i]`` is ``.state`` right after call ``i``. ``bands`` are
-    ``(start, end, state)`` periods and ``transitions`` are ``(time, from, to)``, both as seen
-    through ``.state`` just before and just after each call: a breaker whose ``.state`` turns
-    half-open lazily (like highload's) shows a failed trial as open -> half_open -> open at one
-    instant; one that moves only inside ``call`` (like the seed's Lua port) shows nothing.
-    """
-
-    times: tuple[float, ...]
-    outcomes: tuple[str, ...]
-    latencies: tuple[float, ...]
-    states: tuple[str, ...]
-    bands: tuple[tuple[float, float, str], ...]
-    transitions: tuple[tuple[float, str, str], ...]
-    down: tuple[bool, ...]
-    downstream_latencies: tuple[float, ...]
-
-    def count(self, outcome: str) -> int:
-        return self.outcomes.count(outcome)
-
-    @property
-    def successes(self) -> int:
-        return self.count("success")
-
-    @property
-    def failures(self) -> int:
-        return self.count("failure")
-
-    @property
-    def rejections(self) -> int:
-        return self.count("rejected")
-
-    @property
-    def opened(self) -> int:
-        """How many times the circuit opened (from closed or from half-open)."""
-        return sum(1 for _, _, to in self.transitions if to == "open")
-
-    @property
-    def worker_seconds(self) -> float:
-        """Seconds of caller time spent waiting, summed over every call."""
-        return sum(self.latencies)
-
-    @property
-    def worker_seconds_unprotected(self) -> float:
-        """The same traffic with no breaker: every call waits for the downstream."""
-        return sum(self.downstream_latencies)
-
-    def state_at(self, t: float) -> str:
-        """The band's state at time ``t``."""
-        for start, end, state in self.bands:
-            if start <= t < end:
-                return state
-        return self.bands[-1][2]
-
-
-def _state_of(breaker) -> str:
-    state = breaker.state
-    text = str(getattr(state, "value", state)).strip().lower().replace("-", "_").replace(" ", "_")
-    if text == "halfopen":
-        text = "half_open"
-    if text not in STATES:
-        raise ValueError(f".state must be one of {STATES}, got {state!r}")
-    return text
-
-
-def simulate_breaker(
-    impl: Callable[..., object] | None = None,
-    *,
-    schedule: str | Sequence[tuple[float, float]] = "outage 20-35 s",
-    duration: float = 60.0,
-    rate: float = 5.0,
-    seed: int = 0,
-    call_timeout: float = 2.0,
-    failure_threshold: int = 5,
-    success_threshold: int = 2,
-    open_timeout: float = 10.0,
-    half_open_max_calls: int = 1,
-) -> BreakerRun:
-    """Send ``rate`` calls per second for ``duration`` s through a fresh ``impl`` on a ManualClock.
-
-    ``impl`` (default :class:`~highload.resilience.CircuitBreaker`) is built with the exercise
-    contract: ``impl(failure_threshold=..., success_threshold=..., open_timeout=...,
-    half_open_max_calls=..., clock=...)``, then driven with ``.call(fn)`` and ``.state``. A call
-    it refuses must raise an exception *named* ``CircuitOpenError`` (from any module).
-
-    Whether the downstream fails at call ``i`` is drawn from ``random.Random(seed)`` before the
-    call, for every call, so the same seed gives the same downstream whatever the breaker does.
-    The clock does not move during a call: latency is recorded, not waited.
-    """
-    impl = CircuitBreaker if impl is None else impl
-    steps = parse_schedule(schedule)
-    duration, rate = _positive("duration", duration), _positive("rate", rate)
-    call_timeout = _positive("call_timeout", call_timeout)
-    n = math.ceil(duration * rate - 1e-9)
-    rng = random.Random(seed)
-    clock = ManualClock(0.0)
-    breaker = impl(failure_threshold=failure_threshold, success_threshold=success_threshold,
-                   open_timeout=open_timeout, half_open_max_calls=half_open_max_calls, clock=clock)
-
-    times, outcomes, latencies, states, downs, waits = [], [], [], [], [], []
-    changes: list[tuple[float, str]] = []  # every (time, state) the breaker reported, when it changed
-
-    def seen(t: float, state: str) -> None:
-        if not changes or changes[-1][1] != state:
-            changes.append((t, state))
-
-    for i in range(n):
-        t = i / rate  # i / rate, not a running sum: exact spacing however long the run
-        down = rng.random() < failure_rate_at(steps, t)
-        healthy = rng.uniform(*HEALTHY_LATENCY)
-        clock.set(t)
-        try:
-            seen(t, _state_of(breaker))
-        except Exception as exc:
-            exc.add_note(f"at t={t:g} s, reading .state")
-            raise
-        called = []
-
-        def downstream(down=down, t=t, called=called):
-            called.append(True)
-            if down:
-                raise DownstreamError(f"downstream timed out at t={t:g} s")
-            return "ok"
-
-        try:
-            breaker.call(downstream)
-            outcome = "failure" if down else "success"
-            if not called:
-                raise RuntimeError("call(fn) returned without calling fn: refuse a call by raising "
-                                   "CircuitOpenError")
-        except DownstreamError:
-            outcome = "failure"
-        except Exception as exc:
-            if type(exc).__name__ != "CircuitOpenError":
-                exc.add_note(f"at t={t:g} s, in .call()")
-                raise
-            outcome = "rejected"
-        latency = {"success": healthy, "failure": call_timeout, "rejected": REJECT_LATENCY}[outcome]
-        state = _state_of(breaker)
-        seen(t, state)
-        times.append(t)
-        outcomes.append(outcome)
-        latencies.append(latency)
-        states.append(state)
-        downs.append(down)
-        waits.append(call_timeout if down else healthy)
-
-    transitions = tuple((t, a, b) for (_, a), (t, b) in zip(changes, changes[1:], strict=False))
-    merged: list[tuple[float, str]] = []
-    for t, state in changes:  # a state that lasted no time at all gets no band
-        if merged and merged[-1][0] == t:
-            merged.pop()
-        if not merged or merged[-1][1] != state:
-            merged.append((t, state))
-    ends = [t for t, _ in merged[1:]] + [duration]
-    bands = tuple((start, end, state) for (start, state), end in zip(merged, ends, strict=True))
-    return BreakerRun(tuple(times), tuple(outcomes), tuple(latencies), tuple(states), bands,
-                      transitions, tuple(downs), tuple(waits))
 
 
 def _band_polygons(bands: Iterable[tuple[float, float, str]], state: str, low: float, high: float):
@@ -450,6 +225,5 @@ class BreakerTimeline(Panel):
                 f"success_threshold={s['success_threshold']}, open_timeout={s['open_timeout']:g}, "
                 f"half_open_max_calls={s['half_open_max_calls']})"
             )
-
 
 
