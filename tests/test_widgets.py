@@ -195,3 +195,90 @@ def test_quiz_answer_rejects_out_of_range_indexes():
         quiz.answer(5, 0)
     with pytest.raises(ValueError, match="option"):
         quiz.answer(0, 9)
+
+
+# -- quiz from a question bank file -------------------------------------------------------------
+
+BANK = {
+    "title": "Limits: check yourself",
+    "questions": [
+        {"prompt": "Which allows a burst?", "options": ["token bucket", "fixed delay"], "answer": 0,
+         "explain": "A full bucket admits up to capacity at once."},
+        {"prompt": "Status for too many requests?", "options": ["404", "429", "503"], "answer": 1,
+         "explain": "429 Too Many Requests, with Retry-After."},
+    ],
+}
+
+
+def _bank_file(folder, bank=BANK, name="lesson.json"):
+    import json
+
+    path = folder / "quizzes" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(bank if isinstance(bank, str) else json.dumps(bank), encoding="utf-8")
+    return path
+
+
+def test_quiz_from_file_resolves_a_relative_path_against_the_working_directory(tmp_path, monkeypatch):
+    _bank_file(tmp_path)
+    monkeypatch.chdir(tmp_path)  # a notebook's kernel runs in the notebook's folder
+    quiz = Quiz.from_file("quizzes/lesson.json")
+    assert quiz.title == "Limits: check yourself"
+    assert [q.prompt for q in quiz.questions] == ["Which allows a burst?", "Status for too many requests?"]
+    assert quiz.questions[1].options == ("404", "429", "503")
+    assert quiz.answer(1, 1) is True
+    assert "Retry-After" in quiz.feedback[1].value
+    assert quiz.answer(0, 1) is False and "Not quite" in quiz.feedback[0].value
+
+
+def test_quiz_from_file_title_defaults_and_overrides(tmp_path):
+    untitled = _bank_file(tmp_path, {"questions": BANK["questions"]}, "untitled.json")
+    assert Quiz.from_file(untitled).title == "Check yourself"
+    assert Quiz.from_file(_bank_file(tmp_path), title="Mine").title == "Mine"
+
+
+def test_quiz_from_file_missing_file_names_the_path_and_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"no quiz file at .*quizzes.nope\.json.*working directory"):
+        Quiz.from_file("quizzes/nope.json")
+
+
+def _question(**changes):
+    return {"questions": [BANK["questions"][0] | changes]}
+
+
+@pytest.mark.parametrize(
+    ("bank", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "expected an object"),
+        ({"title": "t"}, r"missing \['questions'\]"),
+        ({"questions": []}, "questions must be a non-empty list"),
+        ({"questions": BANK["questions"], "answers": [0, 1]}, r"unknown keys \['answers'\]"),
+        ({"questions": BANK["questions"], "title": ""}, "title must be a non-empty string"),
+        ({"questions": ["Which?"]}, "question 1 must be an object"),
+        ({"questions": [{k: v for k, v in BANK["questions"][0].items() if k != "explain"}]},
+         r"question 1: missing \['explain'\]"),
+        (_question(explain="  "), "question 1: explain must be a non-empty string"),
+        (_question(explanation="x"), r"question 1: unknown keys \['explanation'\]"),
+        (_question(answer=2), "question 1: answer must be an index in 0..1"),
+        (_question(answer=-1), "question 1: answer must be an index in 0..1"),
+        (_question(answer="0"), "question 1: answer must be an int"),
+        (_question(answer=True), "question 1: answer must be an int"),
+        (_question(options="token bucket"), "question 1: options must be a list of non-empty strings"),
+        (_question(options=["token bucket", 3]), "question 1: options must be a list of non-empty strings"),
+        (_question(options=["only one"]), "question 1: options must hold at least 2"),
+        (_question(prompt=""), "question 1: prompt must be a non-empty string"),
+    ],
+)
+def test_quiz_from_file_rejects_an_invalid_bank_naming_file_and_question(tmp_path, bank, message):
+    path = _bank_file(tmp_path, bank, "bad.json")
+    with pytest.raises(ValueError, match=message) as raised:
+        Quiz.from_file(path)
+    assert "bad.json" in str(raised.value)
+
+
+def test_quiz_from_file_names_the_question_that_is_wrong(tmp_path):
+    bank = {"questions": [BANK["questions"][0], BANK["questions"][1] | {"answer": 3}]}
+    with pytest.raises(ValueError, match="question 2: answer must be an index in 0..2, got 3"):
+        Quiz.from_file(_bank_file(tmp_path, bank))

@@ -1,21 +1,36 @@
 """Auto-checked multiple-choice quizzes for the end of each lesson.
 
 Pick an option and the feedback says right or wrong and always explains the right
-answer, because the explanation is where the learning happens::
+answer, because the explanation is where the learning happens.
 
-    from highload.widgets import Quiz, Question
-    Quiz([
-        Question("Which limiter allows a burst?", ["token bucket", "fixed window"], answer=0,
-                 explain="A full bucket admits up to capacity at once, then refill_rate per second."),
-    ])
+A lesson keeps its question bank in a JSON file next to the notebook, so the answer key
+is not on screen above the radio buttons::
+
+    Quiz.from_file("quizzes/08_rate_limiting.json")
+
+    {"title": "Rate limiting: check yourself",
+     "questions": [{"prompt": "Which limiter allows a burst?",
+                    "options": ["token bucket", "fixed window"],
+                    "answer": 0,
+                    "explain": "A full bucket admits up to capacity at once."}]}
+
+JSON, because the standard library reads it and the file holds nothing but data. A relative
+path resolves against the working directory: the notebook's own folder in JupyterLab, on
+Binder and under nbclient. Engineers can still build questions in code::
+
+    Quiz([Question("Which limiter allows a burst?", ["token bucket", "fixed window"], answer=0,
+                   explain="A full bucket admits up to capacity at once, then refill_rate per second.")])
 """
 
 from __future__ import annotations
 
 import html
+import json
 import numbers
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import ipywidgets as widgets
 
@@ -90,6 +105,17 @@ class Quiz:
         self.widget = widgets.VBox(rows)
         self._update_score()
 
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], title: str | None = None) -> Quiz:
+        """Build a quiz from a JSON question bank (format in the module docstring).
+
+        ``title`` overrides the file's ``"title"``. Raises FileNotFoundError naming the path it
+        tried and the working directory, and ValueError naming the file and the question number
+        for anything malformed (bad JSON, a missing or unknown key, an answer out of range).
+        """
+        file_title, questions = _read_bank(Path(path))
+        return cls(questions, title=title if title is not None else file_title or "Check yourself")
+
     def answer(self, question: int, option: int) -> bool:
         """Pick ``option`` for question ``question`` (both 0-based), as a click would; True if right."""
         if not 0 <= question < len(self.questions):
@@ -132,3 +158,62 @@ class Quiz:
         # Where widgets cannot render (a static export), the questions still read as text.
         bundle["text/plain"] = repr(self)
         return bundle
+
+
+_QUESTION_KEYS = ("prompt", "options", "answer", "explain")
+_BANK_KEYS = ("title", "questions")
+
+
+def _read_bank(path: Path) -> tuple[str | None, list[Question]]:
+    """The title and questions of a JSON question bank; every error names the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        # A notebook run from another folder is the usual cause: say where we looked.
+        raise FileNotFoundError(
+            f"no quiz file at {path.resolve()} (relative paths resolve against the working "
+            f"directory, {Path.cwd()}; run the notebook from its own folder)"
+        ) from None
+    try:
+        bank = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(bank, dict):
+        raise ValueError(f"{path}: expected an object with {list(_BANK_KEYS)}, got {type(bank).__name__}")
+    _check_keys(path, "the file", bank, required=("questions",), allowed=_BANK_KEYS)
+    title = bank.get("title")
+    if title is not None and not (isinstance(title, str) and title.strip()):
+        raise ValueError(f"{path}: title must be a non-empty string, got {title!r}")
+    items = bank["questions"]
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"{path}: questions must be a non-empty list, got {items!r}")
+    return title, [_question(path, number, item) for number, item in enumerate(items, start=1)]
+
+
+def _question(path: Path, number: int, item: object) -> Question:
+    where = f"question {number}"
+    if not isinstance(item, dict):
+        raise ValueError(f"{path}: {where} must be an object with {list(_QUESTION_KEYS)}, got {item!r}")
+    _check_keys(path, where, item, required=_QUESTION_KEYS, allowed=_QUESTION_KEYS)
+    options = item["options"]
+    if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options):
+        raise ValueError(f"{path}: {where}: options must be a list of non-empty strings, got {options!r}")
+    # The feedback always explains; a bank without an explanation is a mistake, not a choice.
+    explain = item["explain"]
+    if not isinstance(explain, str) or not explain.strip():
+        raise ValueError(f"{path}: {where}: explain must be a non-empty string, got {explain!r}")
+    try:
+        return Question(**item)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {where}: {exc}") from None
+
+
+def _check_keys(path: Path, where: str, found: dict, required: Sequence[str], allowed: Sequence[str]) -> None:
+    missing = [key for key in required if key not in found]
+    unknown = sorted(set(found) - set(allowed))
+    if missing or unknown:
+        raise ValueError(
+            f"{path}: {where}: "
+            + "; ".join(filter(None, [missing and f"missing {missing}", unknown and f"unknown keys {unknown}"]))
+            + f" (expected {list(allowed)})"
+        )
