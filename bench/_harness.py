@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from highload.store import answers, free_port
+from highload.processes import free_port
+from highload.redis_client import answers
 
 __all__ = [
     "Settings",

@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from highload._proc import kill_group
+from highload.processes import kill_group
 
 __all__ = ["NginxServer", "find_nginx", "nginx_config", "upstream_config", "run_nginx", "start_nginx",
            "NGINX_MISSING", "NEXT_UPSTREAM_CONDITIONS", "BALANCE_METHODS"]

@@ -17,7 +17,7 @@ import fakeredis
 import pytest
 import redis
 
-from highload.store import free_port
+from highload.processes import free_port
 
 REDIS_MISSING = "redis-server is not installed (apt-get install redis-server): real-Redis tests skipped"
 

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from highload.store import answers, free_port
+from highload.processes import free_port
+from highload.redis_client import answers
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 

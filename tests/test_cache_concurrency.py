@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from highload._proc import kill_group
+from highload.processes import kill_group
 from highload.cache import CacheAside, RedisBackend
 from highload.clock import ManualClock
 

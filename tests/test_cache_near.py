@@ -13,7 +13,7 @@ import fakeredis
 import pytest
 import redis
 
-from highload._proc import kill_group
+from highload.processes import kill_group
 from highload.cache import (
     AsyncNearCache,
     AsyncRedisBackend,

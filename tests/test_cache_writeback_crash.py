@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from highload._proc import kill_group
+from highload.processes import kill_group
 from highload.cache import Database, RedisBuffer, WriteBackCache
 from highload.clock import ManualClock
 

@@ -1,4 +1,4 @@
-"""The injected clock and the store chooser."""
+"""The injected clock and the Redis connection factory."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import fakeredis
 import pytest
 import redis
 
-from highload import store
+from highload import redis_client as store
 from highload.clock import Clock, ManualClock, SystemClock
 
 
@@ -78,3 +78,15 @@ def test_serve_embedded_shares_a_store_over_tcp():
 def test_answers_is_true_only_for_a_redis_that_replies(redis_url):
     assert store.answers(redis_url)
     assert not store.answers(f"redis://127.0.0.1:{store.free_port()}/0", timeout=0.5), "nobody listens there"
+
+
+def test_old_module_name_highload_store_is_the_connection_factory():
+    import highload.store
+    from highload import processes
+
+    for name in highload.store.__all__:
+        assert getattr(highload.store, name) is getattr(store, name), name
+    assert store.free_port is processes.free_port, "one free_port, re-exported"
+    a, b = store.connect(), highload.store.connect()
+    a.set("alias-test", "one server")
+    assert b.get("alias-test") == b"one server", "both names share the one embedded server"

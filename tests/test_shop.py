@@ -18,7 +18,7 @@ import redis
 from highload.carts import InMemoryCartStore, RedisCartStore
 from highload.shop import CATALOG, Catalog, Product, ShopSettings, create_app
 from highload.shop.app import MAX_QTY_PER_REQUEST
-from highload.store import free_port
+from highload.processes import free_port
 
 
 class Shop:

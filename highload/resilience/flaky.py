@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-from highload._proc import kill_group
+from highload.processes import kill_group
 
 __all__ = ["FlakyConfig", "FlakyServer", "flaky_app", "run_flaky", "main"]
 
