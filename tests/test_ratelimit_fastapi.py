@@ -18,9 +18,9 @@ import redis
 from fastapi import Depends, FastAPI
 
 from highload.clock import ManualClock
-from highload.ratelimit import RateLimiter, RedisBackend, TokenBucketPolicy
+from highload.ratelimit import RateLimiter, RedisStorage, TokenBucketPolicy
 from highload.ratelimit.fastapi import RateLimit, RateLimitMiddleware, by_header
-from highload.store import free_port
+from highload.processes import free_port
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -104,7 +104,7 @@ def test_dependency_limits_per_route_and_per_tier():
 
 def _down_limiter():
     dead = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
-    return RateLimiter(TokenBucketPolicy(5, 1), RedisBackend(dead))
+    return RateLimiter(TokenBucketPolicy(5, 1), RedisStorage(dead))
 
 
 @pytest.mark.parametrize(("fail", "status"), [("open", 200), ("closed", 503)])

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from highload import _validate
 
 from .decision import Decision
-from .memory import MemoryBackend
+from .memory import MemoryStorage
 from .policies import Policy
 
 __all__ = [
@@ -25,7 +25,7 @@ def _setup(limiter, policy: Policy, backend, clock, prefix: str | None) -> None:
     limiter.backend = backend
     limiter.clock = clock or backend.default_clock
     prefix = f"hl:rl:{policy.name}:" if prefix is None else prefix
-    limiter._store = backend.bind(policy, limiter.clock, prefix)
+    limiter._view = backend.bind(policy, limiter.clock, prefix)
 
 
 class RateLimiter:
@@ -36,7 +36,7 @@ class RateLimiter:
     >>> limiter.allow("203.0.113.7")
     True
 
-    Pass ``backend=RedisBackend(client)`` to share the limit across processes and hosts.
+    Pass ``backend=RedisStorage(client)`` to share the limit across processes and hosts.
     """
 
     def __init__(
@@ -47,7 +47,7 @@ class RateLimiter:
         clock: Callable[[], float] | None = None,
         prefix: str | None = None,
     ) -> None:
-        backend = MemoryBackend() if backend is None else backend
+        backend = MemoryStorage() if backend is None else backend
         if inspect.iscoroutinefunction(getattr(backend, "check_many", None)):
             raise TypeError("this backend is asyncio-only: use AsyncRateLimiter")
         _setup(self, policy, backend, clock, prefix)
@@ -57,15 +57,15 @@ class RateLimiter:
 
     def allow(self, key: str, cost: float = 1) -> bool:
         """Admit one request of ``cost`` for ``key``; a rejected request consumes nothing."""
-        return self._store.allow(key, cost)
+        return self._view.allow(key, cost)
 
     def check(self, key: str, cost: float = 1) -> Decision:
         """Like :meth:`allow`, returning the full :class:`Decision` (for headers)."""
-        return self._store.check(key, cost)
+        return self._view.check(key, cost)
 
     def reset(self, key: str) -> None:
         """Forget ``key``'s state, e.g. after a successful login or a support override."""
-        self._store.reset(key)
+        self._view.reset(key)
 
 
 class AsyncRateLimiter:
@@ -79,7 +79,7 @@ class AsyncRateLimiter:
         clock: Callable[[], float] | None = None,
         prefix: str | None = None,
     ) -> None:
-        backend = MemoryBackend() if backend is None else backend
+        backend = MemoryStorage() if backend is None else backend
         _setup(self, policy, backend, clock, prefix)
         self._sync = not inspect.iscoroutinefunction(backend.check_many)
 
@@ -87,15 +87,15 @@ class AsyncRateLimiter:
         return f"AsyncRateLimiter({self.policy!r}, backend={type(self.backend).__name__})"
 
     async def allow(self, key: str, cost: float = 1) -> bool:
-        result = self._store.allow(key, cost)
+        result = self._view.allow(key, cost)
         return result if self._sync else await result
 
     async def check(self, key: str, cost: float = 1) -> Decision:
-        result = self._store.check(key, cost)
+        result = self._view.check(key, cost)
         return result if self._sync else await result
 
     async def reset(self, key: str) -> None:
-        result = self._store.reset(key)
+        result = self._view.reset(key)
         if not self._sync:
             await result
 
@@ -107,7 +107,7 @@ def _items(checks):
     backend = checks[0][0].backend
     if any(lim.backend is not backend for lim, _ in checks):
         raise ValueError("every limiter in one check_all must share one backend instance")
-    return backend, [(lim._store, key) for lim, key in checks]
+    return backend, [(lim._view, key) for lim, key in checks]
 
 
 def check_all(checks: Sequence[tuple[RateLimiter, str]], cost: float = 1) -> list[Decision]:

@@ -8,14 +8,14 @@ from fastapi import Depends, FastAPI
 
 from highload.ratelimit import (
     AsyncRateLimiter,
-    AsyncRedisBackend,
+    AsyncRedisStorage,
     SlidingWindowLogPolicy,
     TokenBucketPolicy,
 )
 from highload.ratelimit.fastapi import RateLimit, by_header, by_ip
-from highload.store import connect_async
+from highload.redis_client import connect_async
 
-backend = AsyncRedisBackend(connect_async(os.environ["REDIS_URL"]))
+backend = AsyncRedisStorage(connect_async(os.environ["REDIS_URL"]))
 tiers = {
     "free": AsyncRateLimiter(TokenBucketPolicy(3, 0, name="free"), backend),
     "premium": AsyncRateLimiter(TokenBucketPolicy(6, 0, name="premium"), backend),
