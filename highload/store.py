@@ -3,6 +3,13 @@
 A plain re-export with no warning: nbgrader scores a graded cell 0 on any stderr.
 """
 
-from highload.redis_client import answers, connect, connect_async, describe, free_port, serve_embedded
+from highload.redis_client import (
+    answers,
+    connect,
+    connect_async,
+    describe,
+    free_port,
+    serve_embedded,
+)
 
 __all__ = ["connect", "connect_async", "describe", "answers", "serve_embedded", "free_port"]

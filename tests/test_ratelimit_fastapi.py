@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 import warnings
 from pathlib import Path
@@ -18,9 +16,9 @@ import redis
 from fastapi import Depends, FastAPI
 
 from highload.clock import ManualClock
+from highload.processes import free_port, kill_group, spawn, wait_for_port
 from highload.ratelimit import RateLimiter, RedisStorage, TokenBucketPolicy
 from highload.ratelimit.fastapi import RateLimit, RateLimitMiddleware, by_header
-from highload.processes import free_port
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -154,20 +152,15 @@ def test_bad_configuration_is_a_clear_error(kwargs, error, message):
 def test_real_uvicorn_app_on_real_redis(redis_url):
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-m", "uvicorn", "tests.apps.limited:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
+        assert wait_for_port("127.0.0.1", port, 15, process=proc), "uvicorn did not listen"
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=5) as http:
-            for _ in range(300):
-                try:
-                    http.get("/docs")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)  # waiting for the server to listen, not a timing assertion
             key = uuid.uuid4().hex
             free = [http.get("/items", headers={"X-API-Key": key}).status_code for _ in range(4)]
             pro = [http.get("/items", headers={"X-API-Key": f"pro-{key}"}).status_code for _ in range(7)]
@@ -178,5 +171,4 @@ def test_real_uvicorn_app_on_real_redis(redis_url):
             assert denied.json()["detail"]["error"] == "rate_limited"
             assert int(denied.headers["Retry-After"]) > 0 and denied.headers["RateLimit-Policy"].startswith('"login"')
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+        kill_group(proc)
