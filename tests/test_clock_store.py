@@ -9,7 +9,11 @@ import pytest
 import redis
 
 from highload import redis_client as store
+from highload.balancing import ActiveHealth, PassiveHealth
+from highload.carts import TokenCartStore
 from highload.clock import Clock, ManualClock, SystemClock
+from highload.ratelimit import FREE, AsyncRateLimiter, RateLimiter, TokenBucket
+from highload.resilience import CircuitBreaker
 
 
 def test_manual_clock_moves_only_when_told():
@@ -26,6 +30,24 @@ def test_manual_clock_moves_only_when_told():
         clock.advance(-1)
     with pytest.raises(TypeError, match="start must be a number"):
         ManualClock("now")
+
+
+CLOCKED = {
+    "TokenBucket": lambda clock: TokenBucket(1, 1, clock=clock),
+    "RateLimiter": lambda clock: RateLimiter(FREE, clock=clock),
+    "AsyncRateLimiter": lambda clock: AsyncRateLimiter(FREE, clock=clock),
+    "TokenCartStore": lambda clock: TokenCartStore(b"k", 60, clock=clock),
+    "PassiveHealth": lambda clock: PassiveHealth(["a"], clock=clock),
+    "ActiveHealth": lambda clock: ActiveHealth(lambda server: True, ["a"], clock=clock),
+    "CircuitBreaker": lambda clock: CircuitBreaker(clock=clock),
+}
+
+
+@pytest.mark.parametrize("make", CLOCKED.values(), ids=CLOCKED.keys())
+def test_every_clocked_class_refuses_a_clock_that_is_not_callable_with_one_message(make):
+    with pytest.raises(TypeError, match=r"^clock must be a zero-argument callable returning seconds, got 5$"):
+        make(5)
+    make(ManualClock())  # and takes a real one
 
 
 def test_clocks_meet_the_protocol():

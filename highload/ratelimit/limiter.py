@@ -19,11 +19,9 @@ __all__ = [
 def _setup(limiter, policy: Policy, backend, clock, prefix: str | None) -> None:
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a highload.ratelimit Policy, got {policy!r}")
-    if clock is not None and not callable(clock):
-        raise TypeError(f"clock must be a zero-argument callable returning seconds, got {clock!r}")
     limiter.policy = policy
     limiter.backend = backend
-    limiter.clock = clock or backend.default_clock
+    limiter.clock = _validate.clock(clock, default=backend.default_clock)
     prefix = f"hl:rl:{policy.name}:" if prefix is None else prefix
     limiter._view = backend.bind(policy, limiter.clock, prefix)
 
