@@ -219,7 +219,7 @@ def test_check_all_rejects_mixed_backends():
     clock = ManualClock()
     a = RateLimiter(TokenBucketPolicy(1, 1), clock=clock)
     b = RateLimiter(TokenBucketPolicy(1, 1), clock=clock)
-    with pytest.raises(ValueError, match="share one backend"):
+    with pytest.raises(ValueError, match="share one storage"):
         check_all([(a, "x"), (b, "y")])
     with pytest.raises(ValueError, match="at least one"):
         check_all([])

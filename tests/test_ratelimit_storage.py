@@ -97,3 +97,18 @@ def test_every_async_path_reloads_its_script_after_script_flush(async_redis_clie
         return results
 
     assert asyncio.run(main()) == [True, True, True, True, 0]
+
+
+@pytest.mark.parametrize("cls", [RateLimiter, AsyncRateLimiter])
+def test_backend_keyword_is_the_old_name_of_storage(cls):
+    storage = MemoryStorage()
+    limiter = cls(POLICY, backend=storage)
+    assert limiter.storage is storage and limiter.backend is storage
+    assert cls(POLICY, storage).storage is storage
+    with pytest.raises(TypeError, match="pass storage= only"):
+        cls(POLICY, storage, backend=MemoryStorage())
+
+
+def test_a_sync_limiter_refuses_an_asyncio_storage():
+    with pytest.raises(TypeError, match="this storage is asyncio-only: use AsyncRateLimiter"):
+        RateLimiter(POLICY, AsyncRedisStorage(fakeredis.FakeAsyncRedis()))

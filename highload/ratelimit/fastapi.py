@@ -2,7 +2,7 @@
 
 Both answer 429 with a JSON body and ``Retry-After``, add the IETF ``RateLimit-Policy`` /
 ``RateLimit`` headers (``legacy_headers=True`` adds ``X-RateLimit-*``), and follow a
-fail-open or fail-closed policy when the limiter's store is unreachable: they log the
+fail-open or fail-closed policy when the limiter's storage is unreachable: they log the
 outage and never answer 500.
 
 Needs the ``web`` extra: ``pip install "highload[web]"``.
@@ -31,7 +31,7 @@ log = logging.getLogger("highload.ratelimit")
 
 FAIL_OPEN = "open"
 FAIL_CLOSED = "closed"
-#: What counts as "the store is down": connection and timeout errors and their kin.
+#: What counts as "the storage is down": connection and timeout errors and their kin.
 STORE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
@@ -75,14 +75,14 @@ class _Guard:
         return self.limiters.get(self.tier(request)) or self._default
 
     async def decide(self, request: Request) -> Decision | None:
-        """The decision, or None when the store is down and the policy is fail-open."""
+        """The decision, or None when the storage is down and the policy is fail-open."""
         limiter = self._limiter_for(request)
         try:
             if self._is_async[id(limiter)]:
                 return await limiter.check(self.key(request))
             return limiter.check(self.key(request))
         except STORE_ERRORS as exc:
-            log.warning("rate limiter store unreachable (%s: %s); failing %s",
+            log.warning("rate limiter storage unreachable (%s: %s); failing %s",
                         type(exc).__name__, exc, self.fail)
             if self.fail == FAIL_OPEN:
                 return None
