@@ -22,7 +22,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from highload.store import answers, free_port
+from highload import processes
+from highload.processes import free_port, kill_group, spawn
+from highload.redis_client import answers
 
 __all__ = [
     "Settings",
@@ -177,32 +179,12 @@ def interleave_group(floor: Callable[[int], object], cases: dict[str, Callable[[
     return out
 
 
-def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """Stop a process started with ``start_new_session=True``, and everything it started.
-
-    Only while the leader is not yet reaped: until then its id (the group's id) cannot
-    have been reused by an unrelated process.
-    """
-    if proc.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 def wait_until(ready: Callable[[], bool], proc: subprocess.Popen, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode} before it was ready")
-        if ready():
-            return
-        time.sleep(0.05)
+    """:func:`highload.processes.wait_until`, raising a message that says which way it failed."""
+    if processes.wait_until(ready, timeout, 0.05, process=proc):
+        return
+    if proc.poll() is not None:
+        raise RuntimeError(f"{what} exited with code {proc.returncode} before it was ready")
     raise RuntimeError(f"{what} was not ready within {timeout:g} s")
 
 
@@ -239,10 +221,7 @@ def server(
         for _attempt in range(3):
             port = free_port()
             with open(log_path, "wb") as log:
-                proc = subprocess.Popen(
-                    argv(port), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    cwd=cwd or workdir, env=env, start_new_session=True,
-                )
+                proc = spawn(argv(port), stdout=log, stderr=subprocess.STDOUT, cwd=cwd or workdir, env=env)
             try:
                 try:
                     wait_until(lambda port=port: ready(port), proc, timeout, f"{what} on port {port}")

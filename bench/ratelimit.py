@@ -73,7 +73,7 @@ def _pair(case: Callable[[int], None], ref: Callable[[int], None], s: Settings) 
 def redis_rows(url: str, s: Settings) -> Iterator[RatioRow]:
     import limits
     import redis
-    from limits.storage import RedisStorage
+    from limits.storage import RedisStorage as LimitsRedisStorage
     from limits.strategies import (
         FixedWindowRateLimiter,
         MovingWindowRateLimiter,
@@ -82,7 +82,7 @@ def redis_rows(url: str, s: Settings) -> Iterator[RatioRow]:
 
     from highload.ratelimit import (
         RateLimiter,
-        RedisBackend,
+        RedisStorage,
         SlidingWindowCounterPolicy,
         SlidingWindowLogPolicy,
         TokenBucketPolicy,
@@ -101,10 +101,10 @@ def redis_rows(url: str, s: Settings) -> Iterator[RatioRow]:
     yield RatioRow(section, "floor: redis-py EVALSHA 'return 1'", "redis-py PING", _pair(floor, ping, s))
 
     # 2. highload on Redis vs the floor.
-    backend = RedisBackend(client)
-    tb = RateLimiter(TokenBucketPolicy(**TB), backend)
-    swl = RateLimiter(SlidingWindowLogPolicy(**SWL), backend)
-    swc = RateLimiter(SlidingWindowCounterPolicy(**SWC), backend)
+    rl_storage = RedisStorage(client)
+    tb = RateLimiter(TokenBucketPolicy(**TB), rl_storage)
+    swl = RateLimiter(SlidingWindowLogPolicy(**SWL), rl_storage)
+    swc = RateLimiter(SlidingWindowCounterPolicy(**SWC), rl_storage)
     tb_run = _loop(tb.allow, "k")
     # The issue's target: a one-round-trip limiter costs no more than 10% over the floor.
     for label, limiter, target in (("token bucket", tb, 0.9), ("sliding window log", swl, None),
@@ -115,7 +115,7 @@ def redis_rows(url: str, s: Settings) -> Iterator[RatioRow]:
                   _pair(_loop(limiter.allow, "k"), floor, s), target)
 
     # 3. highload token bucket vs each limits Redis strategy.
-    storage = RedisStorage(url)
+    storage = LimitsRedisStorage(url)
     item = limits.parse(LIMITS_ITEM)
     mw_keys = itertools.count()
     strategies = {
@@ -148,9 +148,9 @@ def redis_rows(url: str, s: Settings) -> Iterator[RatioRow]:
         yield RatioRow(section, "highload token bucket allow()", f"limits {name}.hit()", paired, 1.0)
 
     # 4. Three limits in one round trip vs limits' fastest strategy, three hits.
-    per_ip = RateLimiter(TokenBucketPolicy(**TB, name="per_ip"), backend)
-    per_user = RateLimiter(TokenBucketPolicy(**TB, name="per_user"), backend)
-    global_ = RateLimiter(TokenBucketPolicy(**TB, name="global"), backend)
+    per_ip = RateLimiter(TokenBucketPolicy(**TB, name="per_ip"), rl_storage)
+    per_user = RateLimiter(TokenBucketPolicy(**TB, name="per_user"), rl_storage)
+    global_ = RateLimiter(TokenBucketPolicy(**TB, name="global"), rl_storage)
     checks = [(per_ip, "203.0.113.7"), (per_user, "user-42"), (global_, "all")]
     assert all(d.allowed for d in check_all(checks))
     items = [limits.parse(LIMITS_ITEM.replace("1000000000", str(10**9 + i))) for i in range(3)]

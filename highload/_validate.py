@@ -1,8 +1,9 @@
-"""Argument checks shared by every limiter: errors name the parameter and the value."""
+"""Argument checks shared across the package: errors name the parameter and the value."""
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
 
 def number(name: str, value, *, minimum: float, inclusive: bool) -> float:
@@ -28,6 +29,19 @@ def cost(value) -> float:
         raise TypeError(f"cost must be a number, got {value!r}")
     if not value > 0:
         raise ValueError(f"cost must be > 0, got {value!r}")
+    return value
+
+
+def clock(value, default: Callable[[], float] | None = None) -> Callable[[], float]:
+    """The ``clock=`` every time-based class takes: a zero-argument callable returning seconds.
+
+    ``None`` stands for ``default`` when the caller has one (each site keeps its own:
+    ``time.monotonic`` for local timing, ``time.time`` where hosts must agree).
+    """
+    if value is None and default is not None:
+        return default
+    if not callable(value):
+        raise TypeError(f"clock must be a zero-argument callable returning seconds, got {value!r}")
     return value
 
 

@@ -24,15 +24,13 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from highload._proc import kill_group
+from highload.processes import accepts, kill_group, spawn, wait_until
 
 __all__ = ["NginxServer", "find_nginx", "nginx_config", "upstream_config", "run_nginx", "start_nginx",
            "NGINX_MISSING", "NEXT_UPSTREAM_CONDITIONS", "BALANCE_METHODS"]
@@ -252,14 +250,6 @@ def _pid_file(config_text: str, root: Path) -> Path | None:
     return None if match is None else root / match[1]  # an absolute path replaces root
 
 
-def _accepts(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host.strip("[]"), port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def start_nginx(config_text: str, *, port: int | None = None, prefix: str | os.PathLike | None = None,
                 startup_timeout: float = 10) -> NginxServer:
     """Start nginx on ``config_text`` and return a :class:`NginxServer` once its port accepts.
@@ -286,27 +276,22 @@ def start_nginx(config_text: str, *, port: int | None = None, prefix: str | os.P
         if pid_file is not None:
             pid_file.unlink(missing_ok=True)
         with open(root / "error.log", "wb") as log:
-            process = subprocess.Popen([exe, "-p", f"{root}/", "-c", str(conf), "-e", "stderr"],
-                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                       start_new_session=True)
+            process = spawn([exe, "-p", f"{root}/", "-c", str(conf), "-e", "stderr"], stdout=log, stderr=log)
     except BaseException:
         if own_prefix:
             shutil.rmtree(root, ignore_errors=True)
         raise
     server = NginxServer(host=host, port=port, prefix=root, process=process, owns_prefix=own_prefix)
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            # nginx writes its pid file only after binding every listen socket, so a port
-            # that accepts while the pid file is missing belongs to somebody else.
-            if (pid_file is None or pid_file.exists()) and _accepts(host, port):
-                return server
-            if process.poll() is not None or time.monotonic() > deadline:
-                state = f"exit code {process.returncode}" if process.returncode is not None \
-                    else f"no answer within {startup_timeout} s"
-                raise RuntimeError(f"nginx did not start on {host}:{port} ({state}): "
-                                   f"{server.error_log().strip() or 'no output'}")
-            time.sleep(0.02)  # waiting for nginx to listen, not a timing assertion
+        # nginx writes its pid file only after binding every listen socket, so a port
+        # that accepts while the pid file is missing belongs to somebody else.
+        if wait_until(lambda: (pid_file is None or pid_file.exists()) and accepts(host, port),
+                      startup_timeout, process=process):
+            return server
+        state = f"exit code {process.returncode}" if process.poll() is not None \
+            else f"no answer within {startup_timeout} s"
+        raise RuntimeError(f"nginx did not start on {host}:{port} ({state}): "
+                           f"{server.error_log().strip() or 'no output'}")
     except BaseException:
         server.stop()
         raise

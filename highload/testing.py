@@ -71,7 +71,7 @@ class StallServer:
     (or any stalled upstream) for testing timeouts without waiting on a real outage::
 
         with StallServer() as stall:
-            client = highload.store.connect(stall.url)
+            client = highload.redis_client.connect(stall.url)
             client.ping()            # raises redis.exceptions.TimeoutError after socket_timeout
 
     ``received`` is set once any request bytes arrive, ``requests`` counts reads and

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import time
 import uuid
 
 import fakeredis
 import pytest
 import redis
 
-from highload.store import free_port
+from highload.processes import free_port, kill_group, spawn, wait_until
+from highload.redis_client import answers
 
 REDIS_MISSING = "redis-server is not installed (apt-get install redis-server): real-Redis tests skipped"
 
@@ -34,26 +33,15 @@ def redis_url():
     if exe is None:
         pytest.skip(REDIS_MISSING)
     port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    proc = spawn([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
     try:
-        for _ in range(200):
-            try:
-                if client.ping():
-                    break
-            except redis.ConnectionError:
-                time.sleep(0.02)  # waiting for a server to start, not a timing assertion
-        else:
+        if not wait_until(lambda: answers(url, timeout=0.5), 10, process=proc):
             raise RuntimeError("private redis-server did not answer PING")
         yield url
     finally:
-        client.close()
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+        kill_group(proc)
 
 
 @pytest.fixture(params=["fakeredis", "redis-server"])

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from highload.store import free_port
+from highload.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from highload.store import answers, free_port
+from highload.processes import free_port, spawn
+from highload.redis_client import answers
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -90,15 +91,14 @@ class Lab:
             LAB_ARGS=f"--no-browser --port={self.port} --ServerApp.ip=127.0.0.1",
         )
         self.log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [
                 str(ROOT / "scripts" / "lab"),
                 "--ServerApp.port_retries=0",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                 "--LabApp.news_url=",
             ],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         self.pgid = self.proc.pid  # session leader: its pid is the process group id
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from highload._proc import kill_group
 from highload.cache import CacheAside, RedisBackend
 from highload.clock import ManualClock
+from highload.processes import kill_group
 
 pytestmark = pytest.mark.redis
 

@@ -13,7 +13,6 @@ import fakeredis
 import pytest
 import redis
 
-from highload._proc import kill_group
 from highload.cache import (
     AsyncNearCache,
     AsyncRedisBackend,
@@ -23,6 +22,7 @@ from highload.cache import (
     WriteThroughCache,
 )
 from highload.clock import ManualClock
+from highload.processes import kill_group, spawn
 
 pytestmark = pytest.mark.redis
 
@@ -51,8 +51,7 @@ def test_a_write_in_another_process_invalidates_this_near_cache_at_drain(redis_u
     assert near.stats["hits"] == 1 and near.remote.stats["loads"] == 1
 
     code = f"from tests.test_cache_near import writer; writer({redis_url!r}, {prefix!r}, {db_path!r}, 'u1', 'Renamed')"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = spawn([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         out, _ = proc.communicate(timeout=120)
     finally:

@@ -27,7 +27,7 @@ from highload.cache import (
 )
 from highload.cache.entry import LATER
 from highload.clock import ManualClock
-from highload.store import free_port
+from highload.processes import free_port
 
 pytestmark = pytest.mark.redis
 

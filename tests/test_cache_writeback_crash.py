@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from highload._proc import kill_group
 from highload.cache import Database, RedisBuffer, WriteBackCache
 from highload.clock import ManualClock
+from highload.processes import kill_group
 
 ROOT = Path(__file__).resolve().parents[1]
 FLUSHED = 10  # acct0..acct9 written and flushed

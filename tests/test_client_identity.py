@@ -27,7 +27,7 @@ from highload.proxies import TrustedProxies, uvicorn_options
 from highload.ratelimit import RateLimiter, SlidingWindowLogPolicy
 from highload.ratelimit.fastapi import RateLimitMiddleware, by_ip
 from highload.shop import ShopSettings, create_app
-from highload.store import free_port
+from highload.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_SKIP = "nginx is not installed (apt-get install nginx): nginx tests skipped"

@@ -1,4 +1,4 @@
-"""The injected clock and the store chooser."""
+"""The injected clock and the Redis connection factory."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import fakeredis
 import pytest
 import redis
 
-from highload import store
+from highload import redis_client as store
+from highload.balancing import ActiveHealth, PassiveHealth
+from highload.carts import TokenCartStore
 from highload.clock import Clock, ManualClock, SystemClock
+from highload.ratelimit import FREE, AsyncRateLimiter, RateLimiter, TokenBucket
+from highload.resilience import CircuitBreaker
 
 
 def test_manual_clock_moves_only_when_told():
@@ -26,6 +30,24 @@ def test_manual_clock_moves_only_when_told():
         clock.advance(-1)
     with pytest.raises(TypeError, match="start must be a number"):
         ManualClock("now")
+
+
+CLOCKED = {
+    "TokenBucket": lambda clock: TokenBucket(1, 1, clock=clock),
+    "RateLimiter": lambda clock: RateLimiter(FREE, clock=clock),
+    "AsyncRateLimiter": lambda clock: AsyncRateLimiter(FREE, clock=clock),
+    "TokenCartStore": lambda clock: TokenCartStore(b"k", 60, clock=clock),
+    "PassiveHealth": lambda clock: PassiveHealth(["a"], clock=clock),
+    "ActiveHealth": lambda clock: ActiveHealth(lambda server: True, ["a"], clock=clock),
+    "CircuitBreaker": lambda clock: CircuitBreaker(clock=clock),
+}
+
+
+@pytest.mark.parametrize("make", CLOCKED.values(), ids=CLOCKED.keys())
+def test_every_clocked_class_refuses_a_clock_that_is_not_callable_with_one_message(make):
+    with pytest.raises(TypeError, match=r"^clock must be a zero-argument callable returning seconds, got 5$"):
+        make(5)
+    make(ManualClock())  # and takes a real one
 
 
 def test_clocks_meet_the_protocol():
@@ -78,3 +100,15 @@ def test_serve_embedded_shares_a_store_over_tcp():
 def test_answers_is_true_only_for_a_redis_that_replies(redis_url):
     assert store.answers(redis_url)
     assert not store.answers(f"redis://127.0.0.1:{store.free_port()}/0", timeout=0.5), "nobody listens there"
+
+
+def test_old_module_name_highload_store_is_the_connection_factory():
+    import highload.store
+    from highload import processes
+
+    for name in highload.store.__all__:
+        assert getattr(highload.store, name) is getattr(store, name), name
+    assert store.free_port is processes.free_port, "one free_port, re-exported"
+    a, b = store.connect(), highload.store.connect()
+    a.set("alias-test", "one server")
+    assert b.get("alias-test") == b"one server", "both names share the one embedded server"

@@ -15,13 +15,13 @@ import redis.asyncio
 from fastapi import Depends, FastAPI
 from redis.backoff import NoBackoff
 
-import highload.store as store
+import highload.redis_client as store
 from highload.clock import ManualClock
 from highload.ratelimit import (
     AsyncRateLimiter,
-    AsyncRedisBackend,
+    AsyncRedisStorage,
     RateLimiter,
-    RedisBackend,
+    RedisStorage,
     TokenBucketPolicy,
 )
 from highload.ratelimit.fastapi import RateLimit, RateLimitMiddleware
@@ -88,7 +88,7 @@ def test_retries_reconnect_immediately_and_then_give_up(stall, short_timeouts, m
 # ---- the async middleware never runs a blocking limiter ---------------------------------------
 
 def _sync_redis_limiter():
-    return RateLimiter(TokenBucketPolicy(5, 1), RedisBackend(redis.Redis(host="127.0.0.1", port=1)))
+    return RateLimiter(TokenBucketPolicy(5, 1), RedisStorage(redis.Redis(host="127.0.0.1", port=1)))
 
 
 @pytest.mark.parametrize("make", [
@@ -97,12 +97,12 @@ def _sync_redis_limiter():
     lambda lim: RateLimit(lim),
 ])
 def test_a_sync_redis_limiter_is_refused_naming_the_async_one(make):
-    with pytest.raises(TypeError, match=r"use AsyncRateLimiter\(policy, AsyncRedisBackend"):
+    with pytest.raises(TypeError, match=r"use AsyncRateLimiter\(policy, AsyncRedisStorage"):
         make(_sync_redis_limiter())
 
 
 def test_an_async_limiter_over_a_sync_redis_backend_is_refused_too():
-    limiter = AsyncRateLimiter(TokenBucketPolicy(5, 1), RedisBackend(redis.Redis(host="127.0.0.1", port=1)))
+    limiter = AsyncRateLimiter(TokenBucketPolicy(5, 1), RedisStorage(redis.Redis(host="127.0.0.1", port=1)))
     with pytest.raises(TypeError, match="blocking Redis calls"):
         RateLimitMiddleware(FastAPI(), limiter=limiter)
 
@@ -117,7 +117,7 @@ def test_an_exempt_route_is_served_while_a_limited_one_waits_on_a_stalled_redis(
         # A long timeout and no retry: the stall ends when the test releases it, not on a clock.
         client = redis.asyncio.Redis.from_url(stall.url, socket_timeout=60,
                                               retry=redis.asyncio.retry.Retry(NoBackoff(), 0))
-        limiter = AsyncRateLimiter(TokenBucketPolicy(5, 1), AsyncRedisBackend(client))
+        limiter = AsyncRateLimiter(TokenBucketPolicy(5, 1), AsyncRedisStorage(client))
         app = FastAPI()
         if face == "middleware":
             app.add_middleware(RateLimitMiddleware, limiter=limiter, fail="closed", exempt=("/health",))

@@ -17,8 +17,8 @@ import pytest
 
 import highload.nginx
 from highload.nginx import find_nginx, nginx_config, run_nginx, upstream_config
+from highload.processes import free_port
 from highload.resilience.flaky import run_flaky
-from highload.store import free_port
 
 NGINX_SKIP = "nginx is not installed (apt-get install nginx): nginx tests skipped"
 needs_nginx = pytest.mark.skipif(find_nginx() is None, reason=NGINX_SKIP)

@@ -16,7 +16,7 @@ from highload.ratelimit import (
     FixedWindow,
     LeakyBucket,
     RateLimiter,
-    RedisBackend,
+    RedisStorage,
     SlidingWindowCounter,
     SlidingWindowLog,
     TokenBucket,
@@ -145,7 +145,7 @@ def test_most_restrictive_picks_the_longest_wait_then_the_least_remaining():
         (lambda: TokenBucket(1, 1).allow(0), "cost must be > 0, got 0"),
         (lambda: TokenBucket(1, 1).retry_after(-1), "cost must be > 0, got -1"),
         (lambda: RateLimiter(FREE).check("k", 0), "cost must be > 0, got 0"),
-        (lambda: RateLimiter(FREE, RedisBackend(fakeredis.FakeRedis())).allow("k", -1), "cost must be > 0, got -1"),
+        (lambda: RateLimiter(FREE, RedisStorage(fakeredis.FakeRedis())).allow("k", -1), "cost must be > 0, got -1"),
     ],
 )
 def test_bad_values_raise_value_error_naming_parameter_and_value(make, message):
@@ -186,14 +186,14 @@ def test_memory_limiter_is_thread_safe():
 
 
 def test_memory_backend_sweeps_idle_full_keys():
-    from highload.ratelimit import MemoryBackend
+    from highload.ratelimit import MemoryStorage
 
     clock = ManualClock()
-    limiter = RateLimiter(TokenBucketPolicy(1, 1), MemoryBackend(sweep_every=100), clock=clock)
+    limiter = RateLimiter(TokenBucketPolicy(1, 1), MemoryStorage(sweep_every=100), clock=clock)
     for i in range(99):
         limiter.allow(f"client-{i}")
-    assert len(limiter._store) == 99
+    assert len(limiter._view) == 99
     clock.advance(5)  # every bucket is full again
     assert limiter.allow("one-more")
-    assert len(limiter._store) == 1, "idle keys back at full quota are forgotten; their state was redundant"
+    assert len(limiter._view) == 1, "idle keys back at full quota are forgotten; their state was redundant"
     assert not limiter.allow("one-more"), "the key created during the sweep keeps what it consumed"

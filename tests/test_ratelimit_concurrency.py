@@ -14,9 +14,9 @@ import pytest
 import redis
 
 from highload.clock import ManualClock
-from highload.ratelimit import RateLimiter, RedisBackend, TokenBucketPolicy, scripts
+from highload.ratelimit import RateLimiter, RedisStorage, TokenBucketPolicy, scripts
 from highload.ratelimit.naive import NaiveCounterLimiter
-from highload.store import serve_embedded
+from highload.redis_client import serve_embedded
 
 pytestmark = pytest.mark.redis
 
@@ -27,7 +27,7 @@ ATTEMPTS = 40  # per worker: 10 workers x 40 = 400 attempts on a 50-token bucket
 
 
 def _hammer(url: str, prefix: str, start, results) -> None:
-    limiter = RateLimiter(TokenBucketPolicy(CAPACITY, 0), RedisBackend(redis.Redis.from_url(url)),
+    limiter = RateLimiter(TokenBucketPolicy(CAPACITY, 0), RedisStorage(redis.Redis.from_url(url)),
                           clock=ManualClock(), prefix=prefix)
     start.wait()
     results.put(sum(limiter.allow("bucket") for _ in range(ATTEMPTS)))
@@ -43,7 +43,7 @@ def shared_url(request):
     # fakeredis 2.40's TCP server drops a connection when EVALSHA misses (NOSCRIPT) while other
     # clients run scripts; loading the script first sidesteps that. Real Redis needs no help.
     for brief in (False, True):
-        redis.Redis.from_url(url).script_load(scripts.single("token_bucket", brief).source)
+        redis.Redis.from_url(url).script_load(scripts.single("token_bucket", brief))
     yield url
     server.shutdown()
     server.server_close()
@@ -86,7 +86,7 @@ def test_naive_get_then_set_over_admits_every_time(redis_client):
 def test_lua_limiter_under_the_same_barrier_admits_exactly_the_limit(redis_client):
     for _ in range(3):
         barrier = threading.Barrier(THREADS, timeout=30)
-        lua = RateLimiter(TokenBucketPolicy(5, 0), RedisBackend(redis_client), clock=ManualClock(),
+        lua = RateLimiter(TokenBucketPolicy(5, 0), RedisStorage(redis_client), clock=ManualClock(),
                           prefix=f"lua:{uuid.uuid4().hex}:")
 
         def allow(limiter=lua, barrier=barrier):

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from highload.clock import ManualClock
 from highload.ratelimit import (
     AsyncRateLimiter,
-    AsyncRedisBackend,
+    AsyncRedisStorage,
     FixedWindowPolicy,
     LeakyBucketPolicy,
-    MemoryBackend,
+    MemoryStorage,
     RateLimiter,
-    RedisBackend,
+    RedisStorage,
     SlidingWindowCounterPolicy,
     SlidingWindowLogPolicy,
     TokenBucketPolicy,
@@ -78,7 +78,7 @@ def test_memory_backend_matches_reference(policy, steps):
     limiters = {}
 
     def check(clock, cost):
-        limiter = limiters.setdefault("l", RateLimiter(policy, MemoryBackend(), clock=clock))
+        limiter = limiters.setdefault("l", RateLimiter(policy, MemoryStorage(), clock=clock))
         return limiter.check("client", cost)
 
     assert_same(*replay(policy, steps, check))
@@ -94,7 +94,7 @@ def test_redis_backend_matches_reference(policy, redis_client):
         key = uuid.uuid4().hex
 
         def check(clock, cost):
-            lim = limiter.setdefault("l", RateLimiter(policy, RedisBackend(redis_client), clock=clock))
+            lim = limiter.setdefault("l", RateLimiter(policy, RedisStorage(redis_client), clock=clock))
             return lim.check(key, cost)
 
         assert_same(*replay(policy, steps, check))
@@ -109,7 +109,7 @@ def test_async_redis_backend_matches_reference(policy, async_redis_client):
 
     async def main():
         clock = ManualClock(1000.0)
-        limiter = AsyncRateLimiter(policy, AsyncRedisBackend(async_redis_client), clock=clock)
+        limiter = AsyncRateLimiter(policy, AsyncRedisStorage(async_redis_client), clock=clock)
         reference = None
         key = uuid.uuid4().hex
         got, want = [], []
@@ -144,7 +144,7 @@ def test_async_memory_backend_matches_sync(policy):
 @pytest.mark.redis
 def test_keys_are_independent_and_expire(redis_client):
     clock = ManualClock(0.0)
-    limiter = RateLimiter(TokenBucketPolicy(2, 1), RedisBackend(redis_client), clock=clock, prefix="t:")
+    limiter = RateLimiter(TokenBucketPolicy(2, 1), RedisStorage(redis_client), clock=clock, prefix="t:")
     assert limiter.allow("a") and limiter.allow("a") and not limiter.allow("a")
     assert limiter.allow("b"), "another key has its own bucket"
     ttl_ms = redis_client.pttl("t:a")
@@ -157,7 +157,7 @@ def test_keys_are_independent_and_expire(redis_client):
 
 @pytest.mark.redis
 def test_zero_rate_bucket_key_never_expires(redis_client):
-    limiter = RateLimiter(TokenBucketPolicy(1, 0), RedisBackend(redis_client), clock=ManualClock(), prefix="z:")
+    limiter = RateLimiter(TokenBucketPolicy(1, 0), RedisStorage(redis_client), clock=ManualClock(), prefix="z:")
     limiter.allow("k")
     assert redis_client.pttl("z:k") == -1, "a bucket that never refills must not be forgotten (that would refill it)"
 
@@ -185,7 +185,7 @@ def _check_all_contract(run):
 
 def test_check_all_is_all_or_nothing_in_memory():
     clock = ManualClock(0.0)
-    ip, user, global_ = _three(MemoryBackend(), clock)
+    ip, user, global_ = _three(MemoryStorage(), clock)
     limiters = ((ip, "1.2.3.4"), (user, "alice"), (global_, "all"))
     _check_all_contract(lambda cost: check_all(limiters, cost))
 
@@ -193,7 +193,7 @@ def test_check_all_is_all_or_nothing_in_memory():
 @pytest.mark.redis
 def test_check_all_is_all_or_nothing_on_redis(redis_client):
     clock = ManualClock(0.0)
-    ip, user, global_ = _three(RedisBackend(redis_client), clock)
+    ip, user, global_ = _three(RedisStorage(redis_client), clock)
     tag = uuid.uuid4().hex
     limiters = ((ip, f"1.2.3.4:{tag}"), (user, f"alice:{tag}"), (global_, f"all:{tag}"))
     _check_all_contract(lambda cost: check_all(limiters, cost))
@@ -202,7 +202,7 @@ def test_check_all_is_all_or_nothing_on_redis(redis_client):
 @pytest.mark.redis
 def test_check_all_is_all_or_nothing_on_async_redis(async_redis_client):
     clock = ManualClock(0.0)
-    ip, user, global_ = _three(AsyncRedisBackend(async_redis_client), clock, AsyncRateLimiter)
+    ip, user, global_ = _three(AsyncRedisStorage(async_redis_client), clock, AsyncRateLimiter)
     tag = uuid.uuid4().hex
     limiters = ((ip, f"ip:{tag}"), (user, f"u:{tag}"), (global_, f"g:{tag}"))
 
@@ -219,7 +219,7 @@ def test_check_all_rejects_mixed_backends():
     clock = ManualClock()
     a = RateLimiter(TokenBucketPolicy(1, 1), clock=clock)
     b = RateLimiter(TokenBucketPolicy(1, 1), clock=clock)
-    with pytest.raises(ValueError, match="share one backend"):
+    with pytest.raises(ValueError, match="share one storage"):
         check_all([(a, "x"), (b, "y")])
     with pytest.raises(ValueError, match="at least one"):
         check_all([])
@@ -228,16 +228,16 @@ def test_check_all_rejects_mixed_backends():
 @pytest.mark.redis
 def test_server_time_option_reads_redis_time(redis_client):
     clock = ManualClock(0.0)  # would say "no time has passed"; the server's TIME must be used instead
-    limiter = RateLimiter(TokenBucketPolicy(1, 0), RedisBackend(redis_client, server_time=True),
+    limiter = RateLimiter(TokenBucketPolicy(1, 0), RedisStorage(redis_client, server_time=True),
                           clock=clock, prefix=f"st:{uuid.uuid4().hex}:")
     assert limiter.allow("k") and not limiter.allow("k")
-    stored = float(redis_client.hget(f"{limiter._store.prefix}k", "t"))
+    stored = float(redis_client.hget(f"{limiter._view.prefix}k", "t"))
     assert stored > 1_600_000_000, "with server_time the script stores Redis's own TIME"
 
 
 @pytest.mark.redis
 def test_script_is_reloaded_after_script_flush(redis_client):
-    limiter = RateLimiter(TokenBucketPolicy(5, 1), RedisBackend(redis_client), clock=ManualClock(),
+    limiter = RateLimiter(TokenBucketPolicy(5, 1), RedisStorage(redis_client), clock=ManualClock(),
                           prefix=f"sf:{uuid.uuid4().hex}:")
     assert limiter.allow("k")
     redis_client.script_flush()
@@ -257,19 +257,19 @@ def _fitting_windows_refused_by_another(backend, clock, tag=""):
 
 
 def test_check_all_fitting_window_limits_refused_by_another_in_memory():
-    _fitting_windows_refused_by_another(MemoryBackend(), ManualClock(0.0))
+    _fitting_windows_refused_by_another(MemoryStorage(), ManualClock(0.0))
 
 
 @pytest.mark.redis
 def test_check_all_fitting_window_limits_refused_by_another_on_redis(redis_client):
-    _fitting_windows_refused_by_another(RedisBackend(redis_client), ManualClock(0.0), uuid.uuid4().hex)
+    _fitting_windows_refused_by_another(RedisStorage(redis_client), ManualClock(0.0), uuid.uuid4().hex)
 
 
 @pytest.mark.redis
 @pytest.mark.parametrize("policy", POLICIES, ids=IDS)
 def test_brief_allow_matches_reference(policy, redis_client):
     clock = ManualClock(1000.0)
-    limiter = RateLimiter(policy, RedisBackend(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
+    limiter = RateLimiter(policy, RedisStorage(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
     reference = policy.create(clock)
     for move, cost in [(0, 1), (0, 2), (0.25, 1), (0, 3), (-0.5, 1), (1.5, 1), (4, 2), (0, 1)]:
         clock.set(clock() + move)
@@ -279,7 +279,7 @@ def test_brief_allow_matches_reference(policy, redis_client):
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 def test_allow_all_is_check_all_without_the_details(backend, redis_client):
-    store = MemoryBackend() if backend == "memory" else RedisBackend(redis_client)
+    store = MemoryStorage() if backend == "memory" else RedisStorage(redis_client)
     clock = ManualClock(0.0)
     ip, user, global_ = _three(store, clock)
     tag = uuid.uuid4().hex

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 import warnings
 from pathlib import Path
@@ -19,9 +17,9 @@ import redis.asyncio
 from fastapi import Depends, FastAPI
 
 from highload.clock import ManualClock
-from highload.ratelimit import AsyncRateLimiter, AsyncRedisBackend, RateLimiter, TokenBucketPolicy
+from highload.processes import free_port, kill_group, spawn, wait_for_port
+from highload.ratelimit import AsyncRateLimiter, AsyncRedisStorage, RateLimiter, TokenBucketPolicy
 from highload.ratelimit.fastapi import APIKeys, Identity, RateLimit, RateLimitMiddleware
-from highload.store import free_port
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -106,7 +104,7 @@ def test_dependency_limits_per_route_and_per_tier():
 
 def _down_limiter():
     dead = redis.asyncio.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
-    return AsyncRateLimiter(TokenBucketPolicy(5, 1), AsyncRedisBackend(dead))
+    return AsyncRateLimiter(TokenBucketPolicy(5, 1), AsyncRedisStorage(dead))
 
 
 @pytest.mark.parametrize(("fail", "status"), [("open", 200), ("closed", 503)])
@@ -156,20 +154,15 @@ def test_bad_configuration_is_a_clear_error(kwargs, error, message):
 def test_real_uvicorn_app_on_real_redis(redis_url):
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-m", "uvicorn", "tests.apps.limited:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning", "--no-proxy-headers"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
+        assert wait_for_port("127.0.0.1", port, 15, process=proc), "uvicorn did not listen"
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=5) as http:
-            for _ in range(300):
-                try:
-                    http.get("/docs")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)  # waiting for the server to listen, not a timing assertion
             free = [http.get("/items", headers={"X-API-Key": "key-free"}).status_code for _ in range(4)]
             pro = [http.get("/items", headers={"X-API-Key": "key-pro"}).status_code for _ in range(7)]
             assert free == [200, 200, 200, 429] and pro == [200] * 6 + [429]
@@ -181,5 +174,4 @@ def test_real_uvicorn_app_on_real_redis(redis_url):
             assert denied.json()["detail"]["error"] == "rate_limited"
             assert int(denied.headers["Retry-After"]) > 0 and denied.headers["RateLimit-Policy"].startswith('"login"')
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+        kill_group(proc)

@@ -288,7 +288,7 @@ def test_transitions_are_shared_through_redis(redis_client):
 def test_shared_state_outage_keeps_the_local_breaker_working():
     import redis as redis_lib
 
-    from highload.store import free_port
+    from highload.processes import free_port
 
     dead = redis_lib.Redis(port=free_port(), socket_connect_timeout=0.2)
     breaker = CircuitBreaker(failure_threshold=1, clock=ManualClock(), shared=RedisBreakerState(dead))

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import fakeredis
 import httpx
@@ -16,9 +14,9 @@ import pytest
 import redis
 
 from highload.carts import InMemoryCartStore, RedisCartStore
+from highload.processes import free_port, kill_group, spawn, wait_for_port
 from highload.shop import CATALOG, Catalog, Product, ShopSettings, create_app
 from highload.shop.app import MAX_QTY_PER_REQUEST
-from highload.store import free_port
 
 
 class Shop:
@@ -320,26 +318,20 @@ def test_redis_cart_store_type_is_what_redis_settings_build():
 
 def test_module_runs_under_uvicorn():
     port = free_port()
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-m", "highload.shop", "--port", str(port), "--instance-id", "cli-1",
          "--carts", "memory"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
-        for _ in range(300):
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stderr.read().decode()
-                time.sleep(0.05)  # waiting for a server to start, not a timing assertion
-        else:
-            raise AssertionError("the shop did not answer /health")
+        if not wait_for_port("127.0.0.1", port, 15, process=proc):
+            kill_group(proc)  # first, so reading its stderr cannot block
+            raise AssertionError(f"the shop did not listen on {port}: {proc.stderr.read().decode()[-2000:]}")
+        r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
         assert r.status_code == 200 and r.headers["X-Served-By"] == "cli-1"
         assert r.json()["carts"] == "memory"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+        kill_group(proc)
 
 
 def test_module_rejects_an_unknown_cart_kind():

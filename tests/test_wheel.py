@@ -14,12 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKE = """
 import importlib.util, sys
 from highload.clock import ManualClock
-from highload.ratelimit import RateLimiter, RedisBackend, TokenBucketPolicy, SlidingWindowLog
-from highload.store import connect
+from highload.ratelimit import RateLimiter, RedisStorage, TokenBucketPolicy, SlidingWindowLog
+from highload.redis_client import connect
 for extra in ("fastapi", "plotly", "ipywidgets", "jupyterlab"):
     assert importlib.util.find_spec(extra) is None, extra + " leaked into the core install"
 clock = ManualClock()
-limiter = RateLimiter(TokenBucketPolicy(2, 0), RedisBackend(connect()), clock=clock)
+limiter = RateLimiter(TokenBucketPolicy(2, 0), RedisStorage(connect()), clock=clock)
 assert [limiter.allow("k") for _ in range(3)] == [True, True, False]
 try:
     import highload.ratelimit.fastapi

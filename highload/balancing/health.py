@@ -19,12 +19,6 @@ from .algorithms import NoServerAvailable, _server_list
 __all__ = ["PassiveHealth", "ActiveHealth", "HealthyBalancer"]
 
 
-def _clock(clock) -> Callable[[], float]:
-    if not callable(clock):
-        raise TypeError(f"clock must be a zero-argument callable returning seconds, got {clock!r}")
-    return clock
-
-
 class PassiveHealth:
     """nginx-style passive health: take a server out after ``max_fails`` failures.
 
@@ -64,7 +58,7 @@ class PassiveHealth:
             raise ValueError(f"a server cannot be both primary and backup: {sorted(set(self._primary) & set(self._backup))!r}")
         self.max_fails = _validate.integer("max_fails", max_fails, minimum=0)
         self.fail_timeout = _validate.number("fail_timeout", fail_timeout, minimum=0, inclusive=False)
-        self._clock = _clock(clock)
+        self._clock = _validate.clock(clock)
         everyone = self._primary + self._backup
         self._failures: dict[str, deque[float]] = {s: deque() for s in everyone}
         self._down_until: dict[str, float | None] = dict.fromkeys(everyone)
@@ -160,7 +154,7 @@ class ActiveHealth:
         self.interval = _validate.number("interval", interval, minimum=0, inclusive=False)
         self.rise = _validate.integer("rise", rise, minimum=1)
         self.fall = _validate.integer("fall", fall, minimum=1)
-        self._clock = _clock(clock)
+        self._clock = _validate.clock(clock)
         start = self._clock()
         self._due = dict.fromkeys(self._servers, start)
         self._up = dict.fromkeys(self._servers, True)

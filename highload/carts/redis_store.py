@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from functools import cache
-from importlib.resources import files
 
-from redis.exceptions import NoScriptError
+from highload import _lua
 
 from . import base
 
@@ -17,9 +15,8 @@ KEY_PREFIX = "cart:"
 
 
 @cache
-def _script(name: str) -> tuple[str, str]:
-    source = files(__package__).joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
-    return source, hashlib.sha1(source.encode()).hexdigest()
+def _source(name: str) -> str:
+    return _lua.read(__package__, name)
 
 
 def _text(value) -> str:
@@ -36,8 +33,8 @@ class RedisCartStore:
     - ``add_item`` is ``HINCRBY`` + ``PEXPIRE`` in one MULTI/EXEC transaction: HINCRBY is
       atomic on its own, and the transaction makes the TTL refresh part of the same write.
     - ``remove_item`` must read the quantity before it decides between HSET and HDEL, so
-      it is the Lua script ``lua/remove_item.lua`` (run with EVALSHA): a script runs
-      without interleaving, with no retry loop, in one round trip. WATCH/MULTI would also
+      it is the Lua script ``lua/remove_item.lua`` (redis-py's ``register_script``, run
+      with EVALSHA): a script runs without interleaving, with no retry loop, in one round trip. WATCH/MULTI would also
       be correct but costs two round trips and retries under contention.
 
     Works with clients made with ``decode_responses`` True or False.
@@ -49,6 +46,7 @@ class RedisCartStore:
         self.ttl = ttl
         # Floor, so PTTL never exceeds ttl * 1000; at least 1 ms, since PEXPIRE 0 deletes.
         self._ttl_ms = max(1, math.floor(ttl * 1000))
+        self._remove = redis.register_script(_source("remove_item"))
 
     @staticmethod
     def key(cart_id: str) -> str:
@@ -69,13 +67,8 @@ class RedisCartStore:
         key = self.key(cart_id)
         base.text("sku", sku)
         amount = "" if qty is None else base.qty(qty)
-        source, sha = _script("remove_item")
-        args = (key, sku, amount, self._ttl_ms)
-        try:
-            left = self.redis.evalsha(sha, 1, *args)
-        except NoScriptError:  # first use on this server, or after SCRIPT FLUSH
-            left = self.redis.eval(source, 1, *args)
-        return int(left)
+        # redis-py's Script: EVALSHA, and on NOSCRIPT (first use, SCRIPT FLUSH) load and retry.
+        return int(self._remove((key,), (sku, amount, self._ttl_ms)))
 
     def get_cart(self, cart_id: str) -> dict[str, int]:
         raw = self.redis.hgetall(self.key(cart_id))

@@ -10,6 +10,8 @@ import json
 import time
 from collections.abc import Callable, Mapping
 
+from highload import _validate
+
 from . import base
 
 __all__ = ["TokenCartStore", "CartTokenError", "ExpiredCartToken", "MAX_COOKIE_BYTES"]
@@ -67,11 +69,9 @@ class TokenCartStore:
             shown = "b''" if isinstance(secret, bytes | bytearray) else type(secret).__name__
             # Never echo the secret itself: a str secret would end up in logs.
             raise ValueError(f"secret must be non-empty bytes (use 32 random bytes), got {shown}")
-        if not callable(clock):
-            raise ValueError(f"clock must be a zero-argument callable, got {clock!r}")
+        self.clock = _validate.clock(clock)
         self._secret = bytes(secret)
         self.max_age = base.positive("max_age", max_age)
-        self.clock = clock
 
     # -- the token itself -------------------------------------------------------------
     def _sign(self, payload: str) -> bytes:

@@ -34,7 +34,8 @@ import httpx
 
 from highload import _validate
 from highload.nginx import BALANCE_METHODS, NGINX_MISSING, find_nginx, upstream_config
-from highload.store import answers, free_port
+from highload.processes import free_port
+from highload.redis_client import answers
 
 from . import processes
 from .processes import Managed

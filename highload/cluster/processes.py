@@ -12,10 +12,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from highload import processes
+from highload.processes import wait_until
 
 __all__ = ["Managed", "spawn", "start_time", "is_running", "stop", "wait_until"]
 
@@ -71,8 +73,7 @@ def spawn(name: str, role: str, argv: Sequence[str], port: int, log_dir: Path,
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with open(log_path, "ab") as log:
-        popen = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                 start_new_session=True, env=env)
+        popen = processes.spawn(argv, stdout=log, stderr=log, env=env)
     return Managed(name, role, popen.pid, port, start_time(popen.pid), str(log_path)), popen
 
 
@@ -94,15 +95,3 @@ def stop(process: Managed, popen: subprocess.Popen | None = None, *, sig: int = 
         with contextlib.suppress(subprocess.TimeoutExpired):
             popen.wait(timeout=timeout)
     return running
-
-
-def wait_until(condition, timeout: float, interval: float = 0.02) -> bool:
-    """Poll ``condition`` until it is true or ``timeout`` s pass (for process start/stop, not tests)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
-

@@ -29,11 +29,7 @@ class Limiter:
     name = "default"
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
-        if clock is None:
-            clock = time.monotonic
-        if not callable(clock):
-            raise TypeError(f"clock must be a zero-argument callable returning seconds, got {clock!r}")
-        self._clock = clock
+        self._clock = _validate.clock(clock, default=time.monotonic)
         self._lock = threading.Lock()
 
     # -- the algorithm's steps (overridden) ---------------------------------------------------

@@ -2,7 +2,7 @@
 
 Both answer 429 with a JSON body and ``Retry-After``, add the IETF ``RateLimit-Policy`` /
 ``RateLimit`` headers (``legacy_headers=True`` adds ``X-RateLimit-*``), and follow a
-fail-open or fail-closed policy when the limiter's store is unreachable: they log the
+fail-open or fail-closed policy when the limiter's storage is unreachable: they log the
 outage and never answer 500.
 
 Who the client is: the socket peer, unless it is one of ``trusted_proxies`` (see
@@ -32,7 +32,7 @@ from highload.proxies import TrustedProxies
 
 from .decision import Decision, _whole_seconds
 from .identity import APIKeys, Identity, InvalidAPIKey
-from .redis_backend import RedisBackend
+from .redis_storage import RedisStorage
 
 __all__ = ["RateLimit", "RateLimitMiddleware", "by_ip", "by_header", "APIKeys", "Identity",
            "FAIL_OPEN", "FAIL_CLOSED"]
@@ -41,7 +41,7 @@ log = logging.getLogger("highload.ratelimit")
 
 FAIL_OPEN = "open"
 FAIL_CLOSED = "closed"
-#: What counts as "the store is down": connection and timeout errors and their kin.
+#: What counts as "the storage is down": connection and timeout errors and their kin.
 STORE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
@@ -113,7 +113,7 @@ class _Guard:
         return self.limiters.get(tier_name) or self._default
 
     async def decide(self, request: Request) -> Decision | None:
-        """The decision, or None when the store is down and the policy is fail-open.
+        """The decision, or None when the storage is down and the policy is fail-open.
 
         Raises :class:`InvalidAPIKey` when ``identify`` refuses the request's key.
         """
@@ -128,7 +128,7 @@ class _Guard:
                 return await limiter.check(key)
             return limiter.check(key)
         except STORE_ERRORS as exc:
-            log.warning("rate limiter store unreachable (%s: %s); failing %s",
+            log.warning("rate limiter storage unreachable (%s: %s); failing %s",
                         type(exc).__name__, exc, self.fail)
             if self.fail == FAIL_OPEN:
                 return None
@@ -148,10 +148,10 @@ class _Unavailable(Exception):
 
 def _refuse_blocking(limiter) -> None:
     """A sync Redis call inside an async app stops the whole event loop while Redis is slow."""
-    if isinstance(getattr(limiter, "backend", None), RedisBackend):
+    if isinstance(getattr(limiter, "storage", None), RedisStorage):
         raise TypeError(f"{limiter!r} makes blocking Redis calls, which would stall every request of "
                         "this app while Redis is slow: use AsyncRateLimiter(policy, "
-                        "AsyncRedisBackend(highload.store.connect_async())) instead")
+                        "AsyncRedisStorage(highload.redis_client.connect_async())) instead")
 
 
 def _unauthorized_headers(exc: InvalidAPIKey) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Keyed limiters: one policy enforced per key (client IP, API key, user), on any backend."""
+"""Keyed limiters: one policy enforced per key (client IP, API key, user), on any storage."""
 
 from __future__ import annotations
 
@@ -8,24 +8,31 @@ from collections.abc import Callable, Sequence
 from highload import _validate
 
 from .decision import Decision
-from .memory import MemoryBackend
+from .memory import MemoryStorage
 from .policies import Policy
+from .storage import AsyncStorage, Storage
 
 __all__ = [
     "RateLimiter", "AsyncRateLimiter", "check_all", "acheck_all", "allow_all", "aallow_all", "most_restrictive",
 ]
 
 
-def _setup(limiter, policy: Policy, backend, clock, prefix: str | None) -> None:
+def _storage(storage, backend):
+    if backend is not None:
+        if storage is not None:
+            raise TypeError("pass storage= only: backend= is its old name")
+        storage = backend
+    return MemoryStorage() if storage is None else storage
+
+
+def _setup(limiter, policy: Policy, storage, clock, prefix: str | None) -> None:
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a highload.ratelimit Policy, got {policy!r}")
-    if clock is not None and not callable(clock):
-        raise TypeError(f"clock must be a zero-argument callable returning seconds, got {clock!r}")
     limiter.policy = policy
-    limiter.backend = backend
-    limiter.clock = clock or backend.default_clock
+    limiter.storage = storage
+    limiter.clock = _validate.clock(clock, default=storage.default_clock)
     prefix = f"hl:rl:{policy.name}:" if prefix is None else prefix
-    limiter._store = backend.bind(policy, limiter.clock, prefix)
+    limiter._view = storage.bind(policy, limiter.clock, prefix)
 
 
 class RateLimiter:
@@ -36,66 +43,76 @@ class RateLimiter:
     >>> limiter.allow("203.0.113.7")
     True
 
-    Pass ``backend=RedisBackend(client)`` to share the limit across processes and hosts.
+    Pass ``storage=RedisStorage(client)`` to share the limit across processes and hosts.
+    ``backend=`` is the old name of ``storage=``, still accepted.
     """
+
+    backend = property(lambda self: self.storage, doc="The old name of :attr:`storage`.")
 
     def __init__(
         self,
         policy: Policy,
-        backend=None,
+        storage: Storage | None = None,
         *,
         clock: Callable[[], float] | None = None,
         prefix: str | None = None,
+        backend: Storage | None = None,
     ) -> None:
-        backend = MemoryBackend() if backend is None else backend
-        if inspect.iscoroutinefunction(getattr(backend, "check_many", None)):
-            raise TypeError("this backend is asyncio-only: use AsyncRateLimiter")
-        _setup(self, policy, backend, clock, prefix)
+        storage = _storage(storage, backend)
+        if inspect.iscoroutinefunction(getattr(storage, "check_many", None)):
+            raise TypeError("this storage is asyncio-only: use AsyncRateLimiter")
+        _setup(self, policy, storage, clock, prefix)
 
     def __repr__(self) -> str:
-        return f"RateLimiter({self.policy!r}, backend={type(self.backend).__name__})"
+        return f"RateLimiter({self.policy!r}, storage={type(self.storage).__name__})"
 
     def allow(self, key: str, cost: float = 1) -> bool:
         """Admit one request of ``cost`` for ``key``; a rejected request consumes nothing."""
-        return self._store.allow(key, cost)
+        return self._view.allow(key, cost)
 
     def check(self, key: str, cost: float = 1) -> Decision:
         """Like :meth:`allow`, returning the full :class:`Decision` (for headers)."""
-        return self._store.check(key, cost)
+        return self._view.check(key, cost)
 
     def reset(self, key: str) -> None:
         """Forget ``key``'s state, e.g. after a successful login or a support override."""
-        self._store.reset(key)
+        self._view.reset(key)
 
 
 class AsyncRateLimiter:
-    """The asyncio twin of :class:`RateLimiter`, with the same methods as coroutines."""
+    """The asyncio twin of :class:`RateLimiter`, with the same methods as coroutines.
+
+    ``storage`` may be an :class:`~highload.ratelimit.AsyncStorage` or a sync one (memory).
+    """
+
+    backend = property(lambda self: self.storage, doc="The old name of :attr:`storage`.")
 
     def __init__(
         self,
         policy: Policy,
-        backend=None,
+        storage: Storage | AsyncStorage | None = None,
         *,
         clock: Callable[[], float] | None = None,
         prefix: str | None = None,
+        backend: Storage | AsyncStorage | None = None,
     ) -> None:
-        backend = MemoryBackend() if backend is None else backend
-        _setup(self, policy, backend, clock, prefix)
-        self._sync = not inspect.iscoroutinefunction(backend.check_many)
+        storage = _storage(storage, backend)
+        _setup(self, policy, storage, clock, prefix)
+        self._sync = not inspect.iscoroutinefunction(storage.check_many)
 
     def __repr__(self) -> str:
-        return f"AsyncRateLimiter({self.policy!r}, backend={type(self.backend).__name__})"
+        return f"AsyncRateLimiter({self.policy!r}, storage={type(self.storage).__name__})"
 
     async def allow(self, key: str, cost: float = 1) -> bool:
-        result = self._store.allow(key, cost)
+        result = self._view.allow(key, cost)
         return result if self._sync else await result
 
     async def check(self, key: str, cost: float = 1) -> Decision:
-        result = self._store.check(key, cost)
+        result = self._view.check(key, cost)
         return result if self._sync else await result
 
     async def reset(self, key: str) -> None:
-        result = self._store.reset(key)
+        result = self._view.reset(key)
         if not self._sync:
             await result
 
@@ -104,10 +121,10 @@ def _items(checks):
     checks = list(checks)
     if not checks:
         raise ValueError("checks must name at least one (limiter, key) pair, got none")
-    backend = checks[0][0].backend
-    if any(lim.backend is not backend for lim, _ in checks):
-        raise ValueError("every limiter in one check_all must share one backend instance")
-    return backend, [(lim._store, key) for lim, key in checks]
+    storage = checks[0][0].storage
+    if any(lim.storage is not storage for lim, _ in checks):
+        raise ValueError("every limiter in one check_all must share one storage instance")
+    return storage, [(lim._view, key) for lim, key in checks]
 
 
 def check_all(checks: Sequence[tuple[RateLimiter, str]], cost: float = 1) -> list[Decision]:
@@ -116,27 +133,27 @@ def check_all(checks: Sequence[tuple[RateLimiter, str]], cost: float = 1) -> lis
     Each decision's ``allowed`` is the overall outcome; ``retry_after`` is non-zero only
     for the limits that did not fit. Typical use: per IP, per user and global together.
     """
-    backend, items = _items(checks)
-    return backend.check_many(items, _validate.cost(cost))
+    storage, items = _items(checks)
+    return storage.check_many(items, _validate.cost(cost))
 
 
 def allow_all(checks: Sequence[tuple[RateLimiter, str]], cost: float = 1) -> bool:
     """:func:`check_all` when only the verdict matters: one round trip, a one-integer reply."""
-    backend, items = _items(checks)
-    return backend.allow_many(items, _validate.cost(cost))
+    storage, items = _items(checks)
+    return storage.allow_many(items, _validate.cost(cost))
 
 
 async def aallow_all(checks: Sequence[tuple[AsyncRateLimiter, str]], cost: float = 1) -> bool:
     """The asyncio twin of :func:`allow_all`."""
-    backend, items = _items(checks)
-    result = backend.allow_many(items, _validate.cost(cost))
+    storage, items = _items(checks)
+    result = storage.allow_many(items, _validate.cost(cost))
     return await result if inspect.isawaitable(result) else result
 
 
 async def acheck_all(checks: Sequence[tuple[AsyncRateLimiter, str]], cost: float = 1) -> list[Decision]:
     """The asyncio twin of :func:`check_all`."""
-    backend, items = _items(checks)
-    result = backend.check_many(items, _validate.cost(cost))
+    storage, items = _items(checks)
+    result = storage.check_many(items, _validate.cost(cost))
     return await result if inspect.isawaitable(result) else result
 
 

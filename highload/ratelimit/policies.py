@@ -1,6 +1,6 @@
 """Frozen descriptions of a limit, independent of where its state is stored.
 
-A policy says *what* to enforce; a backend (memory or Redis) says *where* the state lives;
+A policy says *what* to enforce; a storage (memory or Redis) says *where* the state lives;
 :class:`~highload.ratelimit.RateLimiter` joins the two for one key space.
 """
 

@@ -1,10 +1,14 @@
-"""Loads the Lua scripts from the package's resource files and composes them per operation."""
+"""Loads the Lua scripts from the package's resource files and composes them per operation.
+
+Each function returns Lua source; a storage registers it with redis-py's
+``client.register_script`` and runs it with :func:`highload._lua.evalsha`.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from functools import cache
-from importlib.resources import files
+
+from highload import _lua
 
 ALGORITHMS = (
     "token_bucket",
@@ -16,15 +20,7 @@ ALGORITHMS = (
 
 
 def _read(name: str) -> str:
-    return files(__package__).joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
-
-
-class Script:
-    """A composed script and its SHA1, ready for EVALSHA."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
+    return _lua.read(__package__, name)
 
 
 def _lua_bool(brief: bool) -> str:
@@ -32,16 +28,16 @@ def _lua_bool(brief: bool) -> str:
 
 
 @cache
-def single(algorithm: str, brief: bool = False) -> Script:
+def single(algorithm: str, brief: bool = False) -> str:
     """The one-key check for ``algorithm``; ``brief`` replies only 1 or 0 (for ``allow``)."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
     driver = f"return single(ALGORITHMS.{algorithm}, {_lua_bool(brief)})"
-    return Script(f"{_read('prelude')}\n{_read(algorithm)}\n{driver}\n")
+    return f"{_read('prelude')}\n{_read(algorithm)}\n{driver}\n"
 
 
 @cache
-def multi(brief: bool = False) -> Script:
+def multi(brief: bool = False) -> str:
     """The all-or-nothing check over several keys, each with its own algorithm."""
     libs = "\n".join(_read(name) for name in ALGORITHMS)
-    return Script(f"{_read('prelude')}\n{libs}\nreturn multi({_lua_bool(brief)})\n")
+    return f"{_read('prelude')}\n{libs}\nreturn multi({_lua_bool(brief)})\n"

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from highload import _validate
+
 from .config import BreakerConfig
 from .errors import CircuitOpenError
 from .events import Event, EventPublisher
@@ -63,8 +65,7 @@ class CircuitBreaker:
                                    **options)
         elif options:
             raise TypeError(f"pass settings either in config= or as keywords, not both: {sorted(options)}")
-        if not callable(clock):
-            raise TypeError(f"clock must be a zero-argument callable returning seconds, got {clock!r}")
+        clock = _validate.clock(clock)
         self.config, self.name, self._clock = config, name, clock
         self.events = EventPublisher()
         self._lock = threading.Lock()

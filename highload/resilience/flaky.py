@@ -25,11 +25,9 @@ import contextlib
 import math
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-from highload._proc import kill_group
+from highload.processes import free_port, kill_group, spawn, wait_for_port
 
 __all__ = ["FlakyConfig", "FlakyServer", "flaky_app", "run_flaky", "main"]
 
@@ -187,22 +185,6 @@ class FlakyServer:
         kill_group(self.process, sig, timeout)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: float) -> bool:
-    """True once ``host:port`` accepts a connection; False if the process exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-            return True
-        time.sleep(0.02)  # waiting for the server to listen, not a timing assertion
-    return False
-
-
 @contextlib.contextmanager
 def run_flaky(*, name: str = "downstream", failure_rate: float = 0.0, latency: float = 0.0,
               seed: int = 0, failure_status: int = 500, host: str = "127.0.0.1",
@@ -216,16 +198,15 @@ def run_flaky(*, name: str = "downstream", failure_rate: float = 0.0, latency: f
     _check_rate(failure_rate)
     _check_latency(latency)
     _check_status(failure_status)
-    port = _free_port(host) if port is None else port
+    port = free_port(host) if port is None else port
     args = [sys.executable, "-m", "highload.resilience.flaky", "--host", host, "--port", str(port),
             "--name", name, "--failure-rate", repr(failure_rate), "--latency", repr(latency),
             "--seed", str(seed), "--failure-status", str(failure_status)]
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = spawn(args, stdout=output, stderr=subprocess.STDOUT)
         server = FlakyServer(name=name, host=host, port=port, process=process)
         try:
-            if not _wait_for_port(host, port, process, startup_timeout):
+            if not wait_for_port(host, port, startup_timeout, process=process):
                 output.seek(0)
                 log = output.read().decode(errors="replace").strip()
                 raise RuntimeError(f"flaky downstream {name!r} did not start on {host}:{port} "

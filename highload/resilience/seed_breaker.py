@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from highload import _validate
+
 __all__ = [
     "STATE", "LUA_CONFIG", "SEED_CB_CONFIG", "SharedDict", "SeedLuaBreaker", "SeedCircuitBreaker",
     "CircuitOpenError",
@@ -87,8 +89,7 @@ class SeedLuaBreaker:
                  timeout: float = LUA_CONFIG["timeout"],
                  half_open_max_calls: int = LUA_CONFIG["half_open_max_calls"],
                  clock: Callable[[], float] = time.time, shared: SharedDict | None = None) -> None:
-        if not callable(clock):
-            raise TypeError(f"clock must be a zero-argument callable returning seconds, got {clock!r}")
+        _validate.clock(clock)
         self.config = {"failure_threshold": failure_threshold, "success_threshold": success_threshold,
                        "timeout": timeout, "half_open_max_calls": half_open_max_calls}
         self.circuit_states = shared if shared is not None else SharedDict()

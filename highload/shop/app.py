@@ -74,7 +74,7 @@ def _make_store(settings: ShopSettings, redis) -> CartStore:
     if settings.carts == "memory":
         return InMemoryCartStore()
     if redis is None:
-        from highload.store import connect
+        from highload.redis_client import connect
 
         redis = connect(settings.redis_url)
     return RedisCartStore(redis, ttl=settings.cart_ttl)

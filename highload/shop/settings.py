@@ -26,7 +26,7 @@ def default_instance_id() -> str:
 @dataclass(frozen=True)
 class ShopSettings:
     """``carts`` picks the cart store: ``"memory"`` (per process: the stateful anti-pattern)
-    or ``"redis"`` (shared; ``redis_url=None`` means :func:`highload.store.connect`, i.e.
+    or ``"redis"`` (shared; ``redis_url=None`` means :func:`highload.redis_client.connect`, i.e.
     ``REDIS_URL`` or the embedded fakeredis). ``cart_ttl`` is in seconds.
 
     ``max_in_flight`` and ``io_delay`` give the instance a fixed capacity for scaling

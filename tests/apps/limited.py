@@ -14,19 +14,19 @@ from fastapi import Depends, FastAPI
 
 from highload.ratelimit import (
     AsyncRateLimiter,
-    AsyncRedisBackend,
+    AsyncRedisStorage,
     SlidingWindowLogPolicy,
     TokenBucketPolicy,
 )
 from highload.ratelimit.fastapi import APIKeys, Identity, RateLimit, by_ip
-from highload.store import connect_async
+from highload.redis_client import connect_async
 
 RUN = uuid.uuid4().hex
 TRUSTED = [p for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p]
 #: In real life a lookup of the key's hash in the accounts database.
 API_KEYS = {"key-free": Identity("acct-1", "free"), "key-pro": Identity("acct-2", "premium")}
 
-backend = AsyncRedisBackend(connect_async(os.environ["REDIS_URL"]))
+backend = AsyncRedisStorage(connect_async(os.environ["REDIS_URL"]))
 
 
 def _limiter(policy):
