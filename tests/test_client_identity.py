@@ -23,11 +23,11 @@ from fastapi import FastAPI, Request
 from highload._proc import kill_group
 from highload.cluster import cluster as cluster_module
 from highload.nginx import find_nginx, run_nginx, upstream_config
+from highload.processes import free_port
 from highload.proxies import TrustedProxies, uvicorn_options
 from highload.ratelimit import RateLimiter, SlidingWindowLogPolicy
 from highload.ratelimit.fastapi import RateLimitMiddleware, by_ip
 from highload.shop import ShopSettings, create_app
-from highload.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_SKIP = "nginx is not installed (apt-get install nginx): nginx tests skipped"
