@@ -20,8 +20,9 @@ import pytest
 import redis
 
 from highload._proc import kill_group
-from highload.cache import Database, RedisBuffer, WriteBackCache
+from highload.cache import RedisBuffer, WriteBackCache
 from highload.clock import ManualClock
+from highload.lab.database import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 FLUSHED = 10  # acct0..acct9 written and flushed

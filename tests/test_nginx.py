@@ -2,7 +2,7 @@
 
 The seed's setup: ``max_fails=3 fail_timeout=30s`` per primary, ``proxy_next_upstream error
 timeout http_500 http_502 http_503`` with ``proxy_next_upstream_tries 2``, and a ``backup``
-server. Every upstream is ``python -m highload.resilience.flaky`` in its own session, killed
+server. Every upstream is ``python -m highload.lab.flaky_upstream`` in its own session, killed
 by process group when the test ends (or mid-test, to simulate a crash).
 """
 
@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 import highload.nginx
+from highload.lab.flaky_upstream import run_flaky
 from highload.nginx import find_nginx, nginx_config, run_nginx, upstream_config
-from highload.resilience.flaky import run_flaky
 from highload.store import free_port
 
 NGINX_SKIP = "nginx is not installed (apt-get install nginx): nginx tests skipped"

@@ -3,7 +3,7 @@
 Every query can be made slow on purpose, so a lesson can show what a cache saves::
 
     db = Database("shop.db", latency=0.05)       # 50 ms per query, really slept
-    db.seed(users=100, products=50, rng=7)
+    db.populate(users=100, products=50, rng=7)
     cache = CacheAside(db.users.load, ttl=60)     # a table's load() is a loader
     WriteBackCache(db.balances, flush_interval=5) # a table is a MutableMapping store
 
@@ -193,7 +193,7 @@ class Database:
                 raise
             self._conn.execute("COMMIT")
 
-    def seed(self, users: int = 100, products: int = 50, rng: random.Random | int | None = 0) -> None:
+    def populate(self, users: int = 100, products: int = 50, rng: random.Random | int | None = 0) -> None:
         """Fill the tables with deterministic fake rows: ``u0..``, ``p0..``, one balance per user."""
         users = _validate.integer("users", users, minimum=0)
         products = _validate.integer("products", products, minimum=0)
@@ -204,6 +204,10 @@ class Database:
             for i in range(products)
         )
         self.balances.write_many((f"u{i}", r.randrange(0, 1_000_000)) for i in range(users))
+
+    #: The old name, kept as a plain alias until the next release: "seed" read like an RNG seed
+    #: next to ``rng=``, while this fills tables.
+    seed = populate
 
     def close(self) -> None:
         with self._lock:

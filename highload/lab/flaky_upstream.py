@@ -9,7 +9,7 @@ always answers 200.
 
 Run one as its own process (what a load balancer such as nginx sits in front of)::
 
-    python -m highload.resilience.flaky --port 8001 --name A --failure-rate 0.2 --latency 0.05
+    python -m highload.lab.flaky_upstream --port 8001 --name A --failure-rate 0.2 --latency 0.05
 
 or from Python with :func:`run_flaky`, which starts it in its own session and kills the
 process group on exit.
@@ -41,7 +41,7 @@ from highload._proc import kill_group
 
 __all__ = ["FlakyConfig", "FlakyServer", "flaky_app", "run_flaky", "main"]
 
-_WEB_MISSING = 'highload.resilience.flaky needs the web extra: pip install "highload[web]"'
+_WEB_MISSING = 'highload.lab.flaky_upstream needs the web extra: pip install "highload[web]"'
 
 
 def _check_rate(failure_rate: float) -> float:
@@ -217,7 +217,7 @@ def run_flaky(*, name: str = "downstream", failure_rate: float = 0.0, latency: f
     _check_latency(latency)
     _check_status(failure_status)
     port = _free_port(host) if port is None else port
-    args = [sys.executable, "-m", "highload.resilience.flaky", "--host", host, "--port", str(port),
+    args = [sys.executable, "-m", "highload.lab.flaky_upstream", "--host", host, "--port", str(port),
             "--name", name, "--failure-rate", repr(failure_rate), "--latency", repr(latency),
             "--seed", str(seed), "--failure-status", str(failure_status)]
     with tempfile.TemporaryFile() as output:
@@ -236,8 +236,8 @@ def run_flaky(*, name: str = "downstream", failure_rate: float = 0.0, latency: f
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m highload.resilience.flaky``: serve a flaky app with uvicorn."""
-    parser = argparse.ArgumentParser(prog="python -m highload.resilience.flaky",
+    """``python -m highload.lab.flaky_upstream``: serve a flaky app with uvicorn."""
+    parser = argparse.ArgumentParser(prog="python -m highload.lab.flaky_upstream",
                                      description="Serve a downstream that fails and stalls on purpose.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

@@ -1,6 +1,6 @@
 """A deliberately racy limiter: read the count, decide in Python, write it back.
 
-This is the limiter most people write first (and the seed's ``redis.get(ip)`` sketch). Two
+This is the limiter most people write first (the ``redis.get(ip)`` sketch in many guides). Two
 clients can both read ``count = limit - 1``, both decide "allowed" and both write ``limit``:
 one request too many. The ``between`` hook lets a test or lesson hold every client between
 its GET and its SET (e.g. on a ``threading.Barrier``) to make the race happen every time.

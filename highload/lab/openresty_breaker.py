@@ -1,24 +1,25 @@
-"""A faithful Python port of seed 004's OpenResty breaker (``circuit_breaker.lua``): DELIBERATELY BUGGY.
+"""A faithful Python port of an OpenResty circuit breaker (``circuit_breaker.lua``): DELIBERATELY BUGGY.
 
-Lesson 09's "find the bug" section runs it. Do not use it for anything else: use
+The Lua module comes from a widely copied nginx/OpenResty guide. Lesson 09's "find the bug"
+section runs this port. Do not use it for anything else: use
 :class:`highload.resilience.CircuitBreaker`.
 
 The port keeps the Lua module's logic line for line. ``ngx.shared.circuit_states`` becomes a
 :class:`SharedDict` (``get``/``set``/``incr`` with the same semantics), ``ngx.now()`` becomes the
-injected ``clock``, and ``ngx.log`` appends to :attr:`SeedLuaBreaker.log`. Its bugs, kept on purpose:
+injected ``clock``, and ``ngx.log`` appends to :attr:`LuaCircuitBreaker.log`. Its bugs, kept on purpose:
 
 1. **Half-open counts admitted trials, not trials in flight.** ``half_open_calls`` only ever
    goes up while half-open, and only a return to OPEN resets it. Once the allowance is used up,
    every request is refused, so no trial can fail and re-open the circuit either. If
    ``success_threshold`` is more than the trials it admits, the circuit stays half-open forever.
-   The seed's payment config (``success_threshold = 5``, ``half_open_max_calls = 2``) does this.
+   The guide's payment config (``success_threshold = 5``, ``half_open_max_calls = 2``) does this.
 2. **The request that flips OPEN to HALF_OPEN is not counted**, so half-open admits
    ``half_open_max_calls + 1`` trials (3 for payment: still fewer than 5).
 3. **Half-open successes are not reset when the circuit re-opens**, so successes from an
    earlier half-open period count towards closing a later one.
 
-:class:`SeedCircuitBreaker` wraps it in the exercise contract (``call``, ``state``,
-``CircuitOpenError``), so ``BreakerTimeline(impl=SeedCircuitBreaker)`` can draw it.
+:class:`OpenRestyBreaker` wraps it in the exercise contract (``call``, ``state``,
+``CircuitOpenError``), so ``BreakerTimeline(impl=OpenRestyBreaker)`` can draw it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
-    "STATE", "LUA_CONFIG", "SEED_CB_CONFIG", "SharedDict", "SeedLuaBreaker", "SeedCircuitBreaker",
+    "STATE", "LUA_CONFIG", "LUA_SERVICE_CONFIG", "SharedDict", "LuaCircuitBreaker", "OpenRestyBreaker",
     "CircuitOpenError",
 ]
 
@@ -38,8 +39,9 @@ STATE = {"CLOSED": "CLOSED", "OPEN": "OPEN", "HALF_OPEN": "HALF_OPEN"}
 #: The ``config`` table at the top of ``circuit_breaker.lua`` (the one the module really uses).
 LUA_CONFIG = {"failure_threshold": 5, "success_threshold": 2, "timeout": 60, "half_open_max_calls": 3}
 
-#: The seed's per-service ``cb_config.lua`` (key ``timeout``, as in the Lua files).
-SEED_CB_CONFIG = {
+#: The guide's per-service ``cb_config.lua`` (key ``timeout``, as in the Lua files); the same
+#: thresholds as :data:`highload.resilience.SERVICE_THRESHOLDS`, which says ``open_timeout``.
+LUA_SERVICE_CONFIG = {
     "payment": {"failure_threshold": 3, "success_threshold": 5, "timeout": 30, "half_open_max_calls": 2},
     "inventory": {"failure_threshold": 10, "success_threshold": 3, "timeout": 60, "half_open_max_calls": 5},
     "recommendation": {"failure_threshold": 20, "success_threshold": 2, "timeout": 120,
@@ -71,11 +73,11 @@ class SharedDict:
         return self._data[key]
 
     def snapshot(self) -> dict[str, Any]:
-        """A copy of every key, like the seed's ``/internal/circuit-status`` would show."""
+        """A copy of every key, like the guide's ``/internal/circuit-status`` endpoint would show."""
         return dict(self._data)
 
 
-class SeedLuaBreaker:
+class LuaCircuitBreaker:
     """``circuit_breaker.lua`` in Python: one config, many services, state in a shared dict.
 
     Methods take the service name, like the Lua functions. ``log`` collects what ``ngx.log``
@@ -163,31 +165,31 @@ class SeedLuaBreaker:
 
 
 class CircuitOpenError(Exception):
-    """What the seed's nginx answers with ``503`` and ``X-Circuit-State: OPEN``."""
+    """What the guide's nginx answers with ``503`` and ``X-Circuit-State: OPEN``."""
 
     def __init__(self, service: str, state: str) -> None:
         super().__init__(f"circuit {service!r} refused the request (state {state})")
         self.service, self.state = service, state
 
 
-class SeedCircuitBreaker:
-    """The seed's Lua breaker behind the exercise contract, for one service.
+class OpenRestyBreaker:
+    """The guide's Lua breaker behind the exercise contract, for one service.
 
-    ``call(fn)`` does what the seed's nginx location does: ``access_by_lua`` asks
+    ``call(fn)`` does what the guide's nginx location does: ``access_by_lua`` asks
     ``can_request`` (refusing with :class:`CircuitOpenError`), the request runs, and
     ``log_by_lua`` records a failure for an exception (a 5xx or a timeout) or else a success.
-    Same bugs as :class:`SeedLuaBreaker`: do not use it outside the lesson.
+    Same bugs as :class:`LuaCircuitBreaker`: do not use it outside the lesson.
     """
 
     def __init__(self, failure_threshold: int = 5, success_threshold: int = 2, open_timeout: float = 30.0,
                  half_open_max_calls: int = 1, clock: Callable[[], float] = time.monotonic, *,
                  service: str = "payment") -> None:
         self.service = service
-        self.lua = SeedLuaBreaker(failure_threshold=failure_threshold, success_threshold=success_threshold,
-                                  timeout=open_timeout, half_open_max_calls=half_open_max_calls, clock=clock)
+        self.lua = LuaCircuitBreaker(failure_threshold=failure_threshold, success_threshold=success_threshold,
+                                     timeout=open_timeout, half_open_max_calls=half_open_max_calls, clock=clock)
 
     def __repr__(self) -> str:
-        return f"SeedCircuitBreaker(service={self.service!r}, state={self.state!r})"
+        return f"OpenRestyBreaker(service={self.service!r}, state={self.state!r})"
 
     @property
     def state(self) -> str:
