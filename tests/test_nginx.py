@@ -50,7 +50,7 @@ def _send(http, n=N):
     return out
 
 
-def test_config_is_the_seeds_passive_health_check():
+def test_config_is_the_classic_passive_health_check():
     conf = upstream_config(["127.0.0.1:8001", "127.0.0.1:8002"], ["127.0.0.1:8003"], listen_port=8080)
     assert "server 127.0.0.1:8001 max_fails=3 fail_timeout=30s;" in conf
     assert "server 127.0.0.1:8003 backup;" in conf
