@@ -61,7 +61,7 @@ def _rates(ports: dict[str, int], s: Settings, connections: int, seconds: int) -
     return rates
 
 
-def _seed_cart(url: str) -> None:
+def _create_cart(url: str) -> None:
     import httpx
 
     response = httpx.post(f"{url}{PATH}/items", json={"sku": "KB-001", "qty": 1}, timeout=10)
@@ -74,7 +74,7 @@ def _scaling_rows(section: str, s: Settings, redis_url: str, capacity: bool) -> 
     with contextlib.ExitStack() as stack:
         clusters = {n: stack.enter_context(Cluster(n, lb="nginx", carts="redis", redis_url=redis_url, **options))
                     for n in (1, 2, 3)}
-        _seed_cart(clusters[1].url)
+        _create_cart(clusters[1].url)
         progress(f"{section.split(':')[0]}: wrk on 1, 2, 3 instances, {s.repeats} x {s.http_chunks} runs each")
         rates = _rates({n: c.port for n, c in clusters.items()}, s, connections, seconds)
     targets = {2: 1.8, 3: 2.5} if capacity else {}
@@ -84,7 +84,7 @@ def _scaling_rows(section: str, s: Settings, redis_url: str, capacity: bool) -> 
 
 def _proxy_rows(s: Settings, redis_url: str) -> list[RatioRow]:
     with Cluster(2, lb="nginx", carts="redis", redis_url=redis_url) as cluster:
-        _seed_cart(cluster.url)
+        _create_cart(cluster.url)
         upstreams = [a for i in cluster.instances for a in ("--upstream", i.address)]
 
         def argv(port: int) -> list[str]:

@@ -16,12 +16,12 @@ import redis
 from highload.cache import (
     AsyncNearCache,
     AsyncRedisBackend,
-    Database,
     NearCache,
     RedisBackend,
     WriteThroughCache,
 )
 from highload.clock import ManualClock
+from highload.lab.database import Database
 from highload.processes import kill_group, spawn
 
 pytestmark = pytest.mark.redis
@@ -41,7 +41,7 @@ def writer(url: str, prefix: str, db_path: str, key: str, name: str) -> None:
 def test_a_write_in_another_process_invalidates_this_near_cache_at_drain(redis_url, tmp_path):
     db_path = str(tmp_path / "shop.db")
     db = Database(db_path)
-    db.seed(users=3)
+    db.populate(users=3)
     prefix = f"test:near:{uuid.uuid4().hex}:"
     client = redis.Redis.from_url(redis_url)
     near = NearCache(db.users.load, 60, backend=RedisBackend(client, prefix=prefix), clock=ManualClock(1000),

@@ -11,7 +11,6 @@ from highload.cache import (
     AsyncWriteBackCache,
     CacheAside,
     CacheConfig,
-    Database,
     MemoryBackend,
     NearCache,
     RedisBackend,
@@ -19,6 +18,7 @@ from highload.cache import (
     WriteBackCache,
     WriteThroughCache,
 )
+from highload.lab.database import Database
 
 
 def loader(key):
@@ -177,4 +177,4 @@ def test_database_arguments(tmp_path):
     with pytest.raises(TypeError, match=r"key must be a str or int, got 1.5"):
         db.users[1.5]
     with pytest.raises(ValueError, match=r"users must be >= 0, got -1"):
-        db.seed(users=-1)
+        db.populate(users=-1)

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from highload.cache import Database, RedisBuffer, WriteBackCache
+from highload.cache import RedisBuffer, WriteBackCache
 from highload.clock import ManualClock
+from highload.lab.database import Database
 from highload.processes import kill_group
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,10 +20,9 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
-from highload._proc import kill_group
 from highload.cluster import cluster as cluster_module
 from highload.nginx import find_nginx, run_nginx, upstream_config
-from highload.processes import free_port
+from highload.processes import free_port, kill_group
 from highload.proxies import TrustedProxies, uvicorn_options
 from highload.ratelimit import RateLimiter, SlidingWindowLogPolicy
 from highload.ratelimit.fastapi import RateLimitMiddleware, by_ip

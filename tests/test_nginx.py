@@ -2,7 +2,7 @@
 
 The seed's setup: ``max_fails=3 fail_timeout=30s`` per primary, ``proxy_next_upstream error
 timeout http_500 http_502 http_503`` with ``proxy_next_upstream_tries 2``, and a ``backup``
-server. Every upstream is ``python -m highload.resilience.flaky`` in its own session, killed
+server. Every upstream is ``python -m highload.lab.flaky_upstream`` in its own session, killed
 by process group when the test ends (or mid-test, to simulate a crash).
 """
 
@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 import highload.nginx
+from highload.lab.flaky_upstream import run_flaky
 from highload.nginx import find_nginx, nginx_config, run_nginx, upstream_config
 from highload.processes import free_port
-from highload.resilience.flaky import run_flaky
 
 NGINX_SKIP = "nginx is not installed (apt-get install nginx): nginx tests skipped"
 needs_nginx = pytest.mark.skipif(find_nginx() is None, reason=NGINX_SKIP)
@@ -50,7 +50,7 @@ def _send(http, n=N):
     return out
 
 
-def test_config_is_the_seeds_passive_health_check():
+def test_config_is_the_classic_passive_health_check():
     conf = upstream_config(["127.0.0.1:8001", "127.0.0.1:8002"], ["127.0.0.1:8003"], listen_port=8080)
     assert "server 127.0.0.1:8001 max_fails=3 fail_timeout=30s;" in conf
     assert "server 127.0.0.1:8003 backup;" in conf

@@ -89,7 +89,7 @@ def test_sliding_window_counter_forgets_after_two_idle_windows():
     assert counter.peek().remaining == 2
 
 
-def test_tiers_follow_the_seed():
+def test_free_and_premium_tiers_burst_and_sustain_as_documented():
     assert (FREE.capacity, FREE.refill_rate, PREMIUM.capacity, PREMIUM.refill_rate) == (100, 1, 1000, 10)
     clock = ManualClock()
     free = RateLimiter(FREE, clock=clock)

@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from highload.clock import ManualClock
+from highload.lab.naive_limiter import NaiveCounterLimiter
 from highload.ratelimit import RateLimiter, RedisStorage, TokenBucketPolicy, scripts
-from highload.ratelimit.naive import NaiveCounterLimiter
 from highload.redis_client import serve_embedded
 
 pytestmark = pytest.mark.redis

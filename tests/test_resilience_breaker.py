@@ -9,7 +9,7 @@ import pytest
 
 from highload.clock import ManualClock
 from highload.resilience import (
-    SEED_SERVICES,
+    SERVICE_THRESHOLDS,
     BreakerConfig,
     BreakerRegistry,
     CircuitBreaker,
@@ -76,10 +76,10 @@ def test_half_open_limits_trials_in_flight_and_needs_enough_successes():
     assert breaker.state == "closed"
 
 
-def test_seed_payment_config_closes_with_in_flight_semantics():
+def test_payment_thresholds_close_with_in_flight_semantics():
     # success_threshold 5 > half_open_max_calls 2: counting admitted trials would never close.
     clock = ManualClock()
-    breaker = CircuitBreaker(clock=clock, **SEED_SERVICES["payment"])
+    breaker = CircuitBreaker(clock=clock, **SERVICE_THRESHOLDS["payment"])
     trip(breaker, 3)
     clock.advance(30)
     for _ in range(5):
@@ -253,8 +253,8 @@ def test_bad_settings_raise_value_error(kwargs, message):
         CircuitBreaker(**kwargs)
 
 
-def test_registry_builds_named_breakers_from_the_seed_table():
-    registry = BreakerRegistry.from_dict({**SEED_SERVICES, "default": {"failure_threshold": 7}},
+def test_registry_builds_named_breakers_from_the_service_table():
+    registry = BreakerRegistry.from_dict({**SERVICE_THRESHOLDS, "default": {"failure_threshold": 7}},
                                          clock=ManualClock())
     assert registry.get("payment") is registry["payment"]
     assert registry.get("recommendation").config.open_timeout == 120

@@ -8,9 +8,9 @@ import httpx
 from fastapi import FastAPI, Response
 
 from highload.clock import ManualClock
+from highload.lab.flaky_upstream import flaky_app
 from highload.resilience import BulkheadFullError, CircuitBreaker, Fallback
 from highload.resilience.fastapi import install, served_from
-from highload.resilience.flaky import flaky_app
 
 
 def _shop(downstream, clock):

@@ -8,8 +8,8 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 
 from highload.clock import ManualClock  # noqa: E402
+from highload.lab.openresty_breaker import OpenRestyBreaker  # noqa: E402
 from highload.resilience import CircuitBreaker  # noqa: E402
-from highload.resilience.seed_breaker import SeedCircuitBreaker  # noqa: E402
 from highload.widgets import BreakerTimeline, RetryStorm  # noqa: E402
 
 OUTAGE = [(0, 0), (10, 1), (20, 0)]  # down from t = 10 to t = 20
@@ -77,8 +77,8 @@ def test_timeline_drives_the_given_impl():
     assert len(made) == 2 and made[-1]["success_threshold"] == 4
 
 
-def test_timeline_shows_the_seed_breaker_stuck_half_open():
-    viz = BreakerTimeline(SeedCircuitBreaker, failure_threshold=3, success_threshold=5,
+def test_timeline_shows_the_openresty_breaker_stuck_half_open():
+    viz = BreakerTimeline(OpenRestyBreaker, failure_threshold=3, success_threshold=5,
                           half_open_max_calls=2)
     run = viz.run
     assert run.bands[-1][2] == "half_open" and run.bands[-1][1] == 60

@@ -28,7 +28,6 @@ from .async_near import AsyncNearCache
 from .buffer import AsyncRedisBuffer, MemoryBuffer, RedisBuffer
 from .codec import Codec, JsonCodec, PickleCodec
 from .config import CacheConfig, xfetch_due
-from .db import SCHEMA, Database, Table
 from .entry import Entry
 from .events import COUNTERS, KINDS, Event, EventPublisher
 from .flight import AsyncSingleFlight, SingleFlight
@@ -47,5 +46,17 @@ __all__ = [
     "MemoryBackend", "AsyncMemoryBackend", "RedisBackend", "AsyncRedisBackend", "OUTAGE_ERRORS",
     "MemoryBuffer", "RedisBuffer", "AsyncRedisBuffer", "AsyncStore",
     "SingleFlight", "AsyncSingleFlight", "Codec", "JsonCodec", "PickleCodec",
-    "Database", "Table", "SCHEMA",
 ]
+
+#: The teaching database moved to highload.lab.database. These old names still import from
+#: here, without a warning, until the next release: resolved on first use (PEP 562), so
+#: importing highload.cache never imports the lab.
+_MOVED_TO_LAB = frozenset({"Database", "Table", "SCHEMA"})
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_LAB:
+        from . import db
+
+        return getattr(db, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

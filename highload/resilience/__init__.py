@@ -18,7 +18,7 @@ from .errors import BulkheadFullError, CircuitOpenError
 from .events import Event, EventPublisher
 from .fallback import CACHE, DEFAULT, LIVE, Failover, Fallback, with_timeout
 from .metrics import BreakerMetrics
-from .registry import SEED_SERVICES, BreakerRegistry
+from .registry import SEED_SERVICES, SERVICE_THRESHOLDS, BreakerRegistry  # noqa: F401
 from .retry import (
     Retry,
     RetryState,
@@ -35,10 +35,12 @@ from .shared import RedisBreakerState
 
 __all__ = [
     "CircuitBreaker", "CircuitOpenError", "BreakerConfig", "BreakerMetrics", "BreakerRegistry",
-    "SEED_SERVICES", "RedisBreakerState", "CLOSED", "OPEN", "HALF_OPEN", "WINDOWS",
+    "SERVICE_THRESHOLDS", "RedisBreakerState", "CLOSED", "OPEN", "HALF_OPEN", "WINDOWS",
     "backoff_delays", "JITTERS", "Retry", "RetryState", "RetryBudget",
     "stop_after_attempt", "stop_after_delay", "wait_fixed", "wait_random", "wait_exponential",
     "is_transient", "retry_if_exception_type", "retry_after_of",
     "Bulkhead", "AsyncBulkhead", "BulkheadFullError", "Fallback", "Failover", "with_timeout",
     "LIVE", "CACHE", "DEFAULT", "resilient", "Event", "EventPublisher",
 ]
+# Imported but not in __all__: SEED_SERVICES, the old name of SERVICE_THRESHOLDS, a plain alias
+# (no warning) until the next release.

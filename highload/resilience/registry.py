@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterator, Mapping
 from .breaker import CircuitBreaker
 from .config import BreakerConfig
 
-__all__ = ["BreakerRegistry", "SEED_SERVICES"]
+__all__ = ["BreakerRegistry", "SERVICE_THRESHOLDS"]
 
-#: The seed's OpenResty thresholds: the more critical the service, the fewer failures it
-#: tolerates and the more successes it needs before it is trusted again.
-SEED_SERVICES: dict[str, dict] = {
+#: Per-service breaker thresholds for the shop's payment, inventory, recommendation and order
+#: services (from an OpenResty gateway guide): the more critical the service, the fewer failures
+#: it tolerates and the more successes it needs before it is trusted again.
+SERVICE_THRESHOLDS: dict[str, dict] = {
     "payment": {"failure_threshold": 3, "success_threshold": 5, "open_timeout": 30, "half_open_max_calls": 2},
     "inventory": {"failure_threshold": 10, "success_threshold": 3, "open_timeout": 60, "half_open_max_calls": 5},
     "recommendation": {"failure_threshold": 20, "success_threshold": 2, "open_timeout": 120,
@@ -21,11 +22,14 @@ SEED_SERVICES: dict[str, dict] = {
     "order": {"failure_threshold": 5, "success_threshold": 3, "open_timeout": 45, "half_open_max_calls": 3},
 }
 
+#: The old name, a plain alias (no warning) until the next release.
+SEED_SERVICES = SERVICE_THRESHOLDS
+
 
 class BreakerRegistry:
     """Creates each named breaker once, from its own config or the default.
 
-    >>> registry = BreakerRegistry.from_dict(SEED_SERVICES)
+    >>> registry = BreakerRegistry.from_dict(SERVICE_THRESHOLDS)
     >>> registry.get("payment").config.failure_threshold
     3
     """
@@ -68,5 +72,5 @@ class BreakerRegistry:
         return len(self._breakers)
 
     def states(self) -> dict[str, str]:
-        """Every breaker's state, like the seed's /internal/circuit-status endpoint."""
+        """Every breaker's state, like an OpenResty gateway's /internal/circuit-status endpoint."""
         return {breaker.name: breaker.state for breaker in self}

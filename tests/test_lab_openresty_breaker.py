@@ -1,6 +1,6 @@
-"""The port of seed 004's OpenResty breaker keeps the seed's bugs, and highload's breaker does not.
+"""The port of the OpenResty guide's breaker keeps its bugs, and highload's breaker does not.
 
-Lesson 09's "find the bug" section rests on these facts: with the seed's payment config
+Lesson 09's "find the bug" section rests on these facts: with the guide's payment config
 (failure_threshold 3, success_threshold 5, timeout 30, half_open_max_calls 2) the Lua logic
 admits a handful of trials, all succeed, and the circuit still never closes.
 """
@@ -10,18 +10,18 @@ from __future__ import annotations
 import pytest
 
 from highload.clock import ManualClock
-from highload.resilience import SEED_SERVICES, CircuitBreaker
-from highload.resilience import CircuitOpenError as HighloadOpen
-from highload.resilience.seed_breaker import (
+from highload.lab.openresty_breaker import (
     LUA_CONFIG,
-    SEED_CB_CONFIG,
+    LUA_SERVICE_CONFIG,
     CircuitOpenError,
-    SeedCircuitBreaker,
-    SeedLuaBreaker,
+    LuaCircuitBreaker,
+    OpenRestyBreaker,
     SharedDict,
 )
+from highload.resilience import SERVICE_THRESHOLDS, CircuitBreaker
+from highload.resilience import CircuitOpenError as HighloadOpen
 
-PAYMENT = SEED_CB_CONFIG["payment"]
+PAYMENT = LUA_SERVICE_CONFIG["payment"]
 
 
 class Down(Exception):
@@ -48,7 +48,7 @@ def outcomes(breaker, n, rejected=CircuitOpenError):
 
 
 def opened_payment(clock):
-    lua = SeedLuaBreaker(**PAYMENT, clock=clock)
+    lua = LuaCircuitBreaker(**PAYMENT, clock=clock)
     for _ in range(3):
         assert lua.can_request("payment")
         lua.record_failure("payment")
@@ -56,11 +56,11 @@ def opened_payment(clock):
     return lua
 
 
-def test_configs_match_the_seed():
+def test_configs_match_the_guides_lua_files():
     assert LUA_CONFIG == {"failure_threshold": 5, "success_threshold": 2, "timeout": 60,
                           "half_open_max_calls": 3}
-    for name, lua in SEED_CB_CONFIG.items():
-        ours = SEED_SERVICES[name]
+    for name, lua in LUA_SERVICE_CONFIG.items():
+        ours = SERVICE_THRESHOLDS[name]
         assert {**lua, "open_timeout": lua["timeout"]} == {**ours, "timeout": ours["open_timeout"]}
 
 
@@ -105,7 +105,7 @@ def test_payment_admits_only_a_few_trials_and_all_succeed_yet_it_never_closes():
 
 def test_the_contract_wrapper_is_stuck_half_open_too():
     clock = ManualClock()
-    breaker = SeedCircuitBreaker(failure_threshold=3, success_threshold=5, open_timeout=30,
+    breaker = OpenRestyBreaker(failure_threshold=3, success_threshold=5, open_timeout=30,
                                  half_open_max_calls=2, clock=clock)
     for _ in range(3):
         with pytest.raises(Down):
@@ -123,7 +123,7 @@ def test_the_contract_wrapper_is_stuck_half_open_too():
 
 def test_highload_breaker_with_the_same_config_closes_after_five_successful_trials():
     clock = ManualClock()
-    breaker = CircuitBreaker(**SEED_SERVICES["payment"], clock=clock)
+    breaker = CircuitBreaker(**SERVICE_THRESHOLDS["payment"], clock=clock)
     for _ in range(3):
         with pytest.raises(Down):
             breaker.call(fail)
@@ -138,7 +138,7 @@ def test_highload_breaker_with_the_same_config_closes_after_five_successful_tria
 def test_default_lua_config_does_close():
     """The bug needs success_threshold > half_open_max_calls + 1: the module's own config is fine."""
     clock = ManualClock()
-    breaker = SeedCircuitBreaker(failure_threshold=5, success_threshold=2, open_timeout=60,
+    breaker = OpenRestyBreaker(failure_threshold=5, success_threshold=2, open_timeout=60,
                                  half_open_max_calls=3, clock=clock)
     for _ in range(5):
         with pytest.raises(Down):
@@ -150,7 +150,7 @@ def test_default_lua_config_does_close():
 
 def test_half_open_successes_carry_over_into_the_next_half_open_period():
     clock = ManualClock()
-    lua = SeedLuaBreaker(**SEED_CB_CONFIG["order"], clock=clock)  # success_threshold 3
+    lua = LuaCircuitBreaker(**LUA_SERVICE_CONFIG["order"], clock=clock)  # success_threshold 3
     for _ in range(5):
         lua.can_request("order")
         lua.record_failure("order")
@@ -168,7 +168,7 @@ def test_half_open_successes_carry_over_into_the_next_half_open_period():
 
 
 def test_a_success_resets_the_consecutive_failures_while_closed():
-    lua = SeedLuaBreaker(failure_threshold=3, clock=ManualClock())
+    lua = LuaCircuitBreaker(failure_threshold=3, clock=ManualClock())
     for outcome in ("fail", "fail", "ok", "fail", "fail"):
         assert lua.can_request("svc")
         lua.record_success("svc") if outcome == "ok" else lua.record_failure("svc")
@@ -178,7 +178,7 @@ def test_a_success_resets_the_consecutive_failures_while_closed():
 def test_open_time_zero_is_a_real_time():
     """Lua treats 0 as true: a circuit opened at clock 0 must half-open after the timeout."""
     clock = ManualClock(0.0)
-    lua = SeedLuaBreaker(failure_threshold=1, timeout=5, clock=clock)
+    lua = LuaCircuitBreaker(failure_threshold=1, timeout=5, clock=clock)
     lua.record_failure("svc")
     clock.set(5)
     assert lua.can_request("svc")

@@ -9,8 +9,8 @@ import random
 import httpx
 import pytest
 
-from highload.resilience import flaky
-from highload.resilience.flaky import flaky_app, main, run_flaky
+from highload.lab import flaky_upstream
+from highload.lab.flaky_upstream import flaky_app, main, run_flaky
 
 
 def _exchange(app, calls):
@@ -91,7 +91,7 @@ def test_sleeps_only_when_latency_is_positive(monkeypatch):
     async def fake_sleep(seconds):
         slept.append(seconds)
 
-    monkeypatch.setattr(flaky.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(flaky_upstream.asyncio, "sleep", fake_sleep)
     _statuses(flaky_app(latency=0), 3)
     assert slept == []
     app = flaky_app(latency=0.25)

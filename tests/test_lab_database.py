@@ -1,4 +1,4 @@
-"""highload.cache.db: the SQLite "database" the caches front, as a loader and as a store."""
+"""highload.lab.database: the SQLite "database" the caches front, as a loader and as a store."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ import pytest
 from highload.cache import (
     AsyncWriteBackCache,
     CacheAside,
-    Database,
     WriteBackCache,
     WriteThroughCache,
 )
 from highload.clock import ManualClock
+from highload.lab.database import Database
 
 
 @pytest.fixture
 def db():
     with Database() as database:
-        database.seed(users=5, products=3, rng=1)
+        database.populate(users=5, products=3, rng=1)
         yield database
 
 
@@ -52,11 +52,11 @@ def test_load_returns_none_for_a_missing_row(db):
     assert db.users.load("u0")["name"] == "User 0"
 
 
-def test_seed_is_deterministic_per_rng():
+def test_populate_is_deterministic_per_rng():
     a, b, c = Database(), Database(), Database()
-    a.seed(rng=5)
-    b.seed(rng=5)
-    c.seed(rng=6)
+    a.populate(rng=5)
+    b.populate(rng=5)
+    c.populate(rng=6)
     assert dict(a.products) == dict(b.products) != dict(c.products)
     assert dict(a.balances) == dict(b.balances)
 
@@ -91,7 +91,7 @@ def test_latency_may_vary_per_query():
 def test_a_slow_database_shows_what_a_cache_saves():
     clock = ManualClock()
     db = Database(latency=0.25, sleep=clock.sleep)
-    db.seed(users=2)
+    db.populate(users=2)
     start_queries, start = db.queries, clock()
     cache = CacheAside(db.users.load, 60, clock=clock)
     for _ in range(10):
