@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
-__all__ = ["Lock", "AsyncLock", "call", "acall", "coroutine", "same_state", "check_flavour", "Refresher", "AsyncRefresher"]
+__all__ = ["Lock", "AsyncLock", "call", "acall", "coroutine", "coroutine_face", "same_state", "check_flavour", "Refresher", "AsyncRefresher"]
 
 log = logging.getLogger("highload.cache")
 
@@ -60,6 +60,18 @@ def coroutine(method: Callable[..., Any]) -> Callable[..., Any]:
         return method(*args, **kwargs)
 
     return run
+
+
+def coroutine_face(*names: str) -> Callable[[type], type]:
+    """A class decorator: the inherited methods ``names`` become coroutines (see :func:`coroutine`),
+    so one sans-IO core gives a sync face (itself) and an asyncio face with the same signatures."""
+
+    def decorate(cls: type) -> type:
+        for name in names:
+            setattr(cls, name, coroutine(getattr(cls, name)))
+        return cls
+
+    return decorate
 
 
 def same_state(obj: Any, core: type, face: type) -> Any:

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Hashable
 from typing import Any
 
-from ._flavour import coroutine, same_state
+from ._flavour import coroutine_face, same_state
 
 __all__ = ["MemoryBuffer", "AsyncMemoryBuffer"]
 
@@ -91,13 +91,7 @@ class MemoryBuffer(_BufferedWrites):
     """Values and dirty marks in dicts inside this process."""
 
 
+@coroutine_face("write", "read", "dirty", "clean", "dirty_count", "discard")
 class AsyncMemoryBuffer(_BufferedWrites):
     """A :class:`MemoryBuffer` for :class:`~highload.cache.AsyncWriteBackCache`: the same state
     behind coroutine methods that never wait."""
-
-    write = coroutine(_BufferedWrites.write)
-    read = coroutine(_BufferedWrites.read)
-    dirty = coroutine(_BufferedWrites.dirty)
-    clean = coroutine(_BufferedWrites.clean)
-    dirty_count = coroutine(_BufferedWrites.dirty_count)
-    discard = coroutine(_BufferedWrites.discard)

@@ -21,7 +21,7 @@ from collections.abc import Hashable, Mapping
 
 from highload import _validate
 
-from ._flavour import coroutine, same_state
+from ._flavour import coroutine_face, same_state
 from .entry import Entry
 
 __all__ = ["MemoryBackend", "AsyncMemoryBackend"]
@@ -167,17 +167,7 @@ class MemoryBackend(_MemoryEntries):
     """
 
 
+@coroutine_face("lookup", "token", "peek", "fill", "put", "delete", "clear", "acquire", "release", "wait_unlocked")
 class AsyncMemoryBackend(_MemoryEntries):
     """A :class:`MemoryBackend` for the asyncio caches: the same entries and rules, behind
     coroutine methods that never wait (no I/O, no threads)."""
-
-    lookup = coroutine(_MemoryEntries.lookup)
-    token = coroutine(_MemoryEntries.token)
-    peek = coroutine(_MemoryEntries.peek)
-    fill = coroutine(_MemoryEntries.fill)
-    put = coroutine(_MemoryEntries.put)
-    delete = coroutine(_MemoryEntries.delete)
-    clear = coroutine(_MemoryEntries.clear)
-    acquire = coroutine(_MemoryEntries.acquire)
-    release = coroutine(_MemoryEntries.release)
-    wait_unlocked = coroutine(_MemoryEntries.wait_unlocked)
