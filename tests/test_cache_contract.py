@@ -27,6 +27,7 @@ from highload.cache import (
     AsyncWriteThroughCache,
     CacheAside,
     MemoryBackend,
+    MemoryBuffer,
     RedisBackend,
     RedisBuffer,
     WriteBackCache,
@@ -40,7 +41,8 @@ TARGETS = ["memory", "memory-async", "fakeredis", "fakeredis-async", "redis-serv
 
 
 class Driven:
-    """An asyncio cache behind a sync face: each coroutine method runs to completion on ``loop``."""
+    """An asyncio cache behind a sync face: each coroutine method runs to completion on ``loop``,
+    and so does an awaitable property (``dirty_count``)."""
 
     def __init__(self, target, loop: asyncio.AbstractEventLoop) -> None:
         self._target, self._loop = target, loop
@@ -49,6 +51,8 @@ class Driven:
         attr = getattr(self._target, name)
         if inspect.iscoroutinefunction(attr):
             return lambda *a, **k: self._loop.run_until_complete(attr(*a, **k))
+        if inspect.isawaitable(attr):
+            return self._loop.run_until_complete(attr)
         return attr
 
 
@@ -106,8 +110,7 @@ class Target:
         cls = AsyncWriteThroughCache if self.asynchronous else WriteThroughCache
         return self.drive(cls(store, backend=self.backend(), **kw))
 
-    def back(self, store, flush_interval, clock, **kw):
-        buffer = None
+    def back(self, store, flush_interval, clock, buffer=None, **kw):
         if self.kind != "memory":
             buffer = (AsyncRedisBuffer if self.asynchronous else RedisBuffer)(self.client, prefix=self.prefix)
         cls = AsyncWriteBackCache if self.asynchronous else WriteBackCache
@@ -122,8 +125,8 @@ def target(request):
 
 
 def dirty(cache) -> int:
-    count = cache.dirty_count
-    return count() if callable(count) else count
+    """``dirty_count``: a property on every target (awaited on asyncio, by :class:`Driven`)."""
+    return cache.dirty_count
 
 
 class Loader:
@@ -287,7 +290,7 @@ def test_async_lru_evicts_the_least_recently_used_entry_first():
         cache = AsyncCacheAside(Loader(), 100, 2, ManualClock())
         for key in ("a", "b", "a", "c"):
             await cache.get(key)
-        return cache.backend.sync.keys(), await cache.get("b")
+        return cache.backend.keys(), await cache.get("b")
 
     assert asyncio.run(main()) == (["a", "c"], "b#4")
 
@@ -475,11 +478,12 @@ def test_write_back_write_during_flush_stays_dirty(target):
                 holder["rewrite"]()  # a write of "a" lands while the flush is running
 
     store = RewritingStore()
-    cache = target.back(store, 1000, ManualClock())
+    shared = MemoryBuffer()  # on memory-async: a sync writer on the buffer the asyncio cache uses
+    cache = target.back(store, 1000, ManualClock(), buffer=shared if target.kind == "memory" else None)
     if not target.asynchronous:
         holder["rewrite"] = lambda: cache.write("a", 2)
     elif target.kind == "memory":
-        holder["rewrite"] = lambda: cache.buffer.write("a", 2)
+        holder["rewrite"] = lambda: shared.write("a", 2)
     else:  # another client writing the same Redis buffer
         holder["rewrite"] = lambda: RedisBuffer(target.sync_client, prefix=target.prefix).write("a", 2)
     cache.write("a", 1)

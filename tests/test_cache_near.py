@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -220,11 +221,11 @@ def test_near_cache_needs_a_redis_backend():
 
 
 class _Polls:
-    """Counts poll() calls and drives the near-cache module's real-time clock by hand."""
+    """Counts poll() calls and drives the real-time clock (``time.monotonic``) by hand."""
 
-    def __init__(self, monkeypatch, module, near, is_async=False):
+    def __init__(self, monkeypatch, near, is_async=False):
         self.now, self.count = 100.0, 0
-        monkeypatch.setattr(module.time, "monotonic", lambda: self.now)
+        monkeypatch.setattr(time, "monotonic", lambda: self.now)
         original = near.poll
 
         if is_async:
@@ -241,11 +242,9 @@ class _Polls:
 
 @pytest.mark.parametrize("interval, expected", [(0.001, [1, 1, 2, 2]), (0.0, [1, 2, 3, 4])])
 def test_reads_poll_at_most_once_per_poll_interval(monkeypatch, interval, expected):
-    import highload.cache.near as near_module
-
     near = NearCache(lambda k: k.upper(), 60, backend=RedisBackend(fakeredis.FakeRedis()),
                      clock=ManualClock(), poll_interval=interval)
-    polls = _Polls(monkeypatch, near_module, near)
+    polls = _Polls(monkeypatch, near)
     seen = []
     for step in (0.0, 0.0005, 0.0006, 0.0):  # t = 100, 100.0005, 100.0011, 100.0011
         polls.now += step
@@ -255,11 +254,9 @@ def test_reads_poll_at_most_once_per_poll_interval(monkeypatch, interval, expect
 
 
 def test_poll_on_read_false_never_polls(monkeypatch):
-    import highload.cache.near as near_module
-
     near = NearCache(lambda k: k, 60, backend=RedisBackend(fakeredis.FakeRedis()), clock=ManualClock(),
                      poll_on_read=False)
-    polls = _Polls(monkeypatch, near_module, near)
+    polls = _Polls(monkeypatch, near)
     for _ in range(3):
         polls.now += 1
         near.get("k")
@@ -267,13 +264,11 @@ def test_poll_on_read_false_never_polls(monkeypatch):
 
 
 def test_async_reads_poll_at_most_once_per_poll_interval(monkeypatch):
-    import highload.cache.async_near as near_module
-
     async def scenario():
         near = await AsyncNearCache.create(lambda k: k.upper(), 60,
                                            backend=AsyncRedisBackend(fakeredis.FakeAsyncRedis()),
                                            clock=ManualClock(), poll_interval=0.001)
-        polls = _Polls(monkeypatch, near_module, near, is_async=True)
+        polls = _Polls(monkeypatch, near, is_async=True)
         seen = []
         for step in (0.0, 0.0005, 0.0006):
             polls.now += step

@@ -78,7 +78,7 @@ def test_cache_aside_arguments(cls):
 
 
 def test_sync_and_async_backends_are_not_mixed():
-    with pytest.raises(TypeError, match=r"asyncio-only: use the Async"):
+    with pytest.raises(TypeError, match=r"asyncio-only: use AsyncCacheAside"):
         CacheAside(loader, 10, backend=AsyncRedisBackend(fakeredis.FakeAsyncRedis()))
     with pytest.raises(TypeError, match=r"backend must be an asyncio backend"):
         AsyncCacheAside(loader, 10, backend=RedisBackend(fakeredis.FakeRedis()))

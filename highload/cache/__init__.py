@@ -19,13 +19,29 @@ Stampede protection, each selectable: ``single_flight`` (one load per key: threa
 it, processes wait on a Redis ``SET NX PX`` lock released by compare-and-delete),
 ``xfetch_beta`` (probabilistic early refresh) and ``stale_while_revalidate`` (serve the
 old value while one background refresh runs). A Redis outage fails reads open to the
-loader (see :mod:`highload.cache.redis_backend`).
+loader (see :mod:`highload.cache.redis_layout`).
+
+Sync and asyncio are one source: the asyncio classes are written once in ``_async/`` and
+``_sync/`` is generated from them (``python scripts/unasync.py``); what really differs
+between threads and tasks is in ``_flavour.py``. The memory backend and buffer, which never
+wait, are sans-IO cores with a sync and a coroutine face (``memory.py``, ``buffer.py``).
 """
 
-from .aside import CacheAside
-from .async_aside import AsyncCacheAside
-from .async_near import AsyncNearCache
-from .buffer import AsyncRedisBuffer, MemoryBuffer, RedisBuffer
+from ._async.aside import AsyncCacheAside
+from ._async.backends import AsyncCacheBackend, AsyncWriteBuffer
+from ._async.near import AsyncNearCache
+from ._async.redis_backend import AsyncRedisBackend
+from ._async.redis_buffer import AsyncRedisBuffer
+from ._async.through import AsyncWriteThroughCache
+from ._async.writeback import AsyncWriteBackCache
+from ._sync.aside import CacheAside
+from ._sync.backends import CacheBackend, WriteBuffer
+from ._sync.near import NearCache
+from ._sync.redis_backend import RedisBackend
+from ._sync.redis_buffer import RedisBuffer
+from ._sync.through import WriteThroughCache
+from ._sync.writeback import WriteBackCache
+from .buffer import AsyncMemoryBuffer, MemoryBuffer
 from .codec import Codec, JsonCodec, PickleCodec
 from .config import CacheConfig, xfetch_due
 from .entry import Entry
@@ -33,18 +49,16 @@ from .events import COUNTERS, KINDS, Event, EventPublisher
 from .flight import AsyncSingleFlight, SingleFlight
 from .memory import AsyncMemoryBackend, MemoryBackend
 from .metrics import CacheMetrics
-from .near import NearCache
-from .redis_backend import OUTAGE_ERRORS, AsyncRedisBackend, RedisBackend
+from .redis_layout import OUTAGE_ERRORS
 from .stores import AsyncStore
-from .through import AsyncWriteThroughCache, WriteThroughCache
-from .writeback import AsyncWriteBackCache, WriteBackCache
 
 __all__ = [
     "CacheAside", "AsyncCacheAside", "WriteThroughCache", "AsyncWriteThroughCache",
     "WriteBackCache", "AsyncWriteBackCache", "NearCache", "AsyncNearCache",
     "CacheConfig", "Entry", "xfetch_due", "CacheMetrics", "Event", "EventPublisher", "KINDS", "COUNTERS",
     "MemoryBackend", "AsyncMemoryBackend", "RedisBackend", "AsyncRedisBackend", "OUTAGE_ERRORS",
-    "MemoryBuffer", "RedisBuffer", "AsyncRedisBuffer", "AsyncStore",
+    "MemoryBuffer", "AsyncMemoryBuffer", "RedisBuffer", "AsyncRedisBuffer", "AsyncStore",
+    "CacheBackend", "AsyncCacheBackend", "WriteBuffer", "AsyncWriteBuffer",
     "SingleFlight", "AsyncSingleFlight", "Codec", "JsonCodec", "PickleCodec",
 ]
 

@@ -1,17 +1,15 @@
-"""What the sync and asyncio read-through caches share: setup, validation and the read decision."""
+"""What the sync and asyncio read-through caches share without any I/O: validation, the read
+decision and the entries they make. Their I/O is written once, in ``_async/aside.py``."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 from .config import CacheConfig, make_rng, xfetch_due
 from .entry import Entry
 from .events import Recorder
-from .memory import AsyncMemoryBackend, MemoryBackend
 from .metrics import Observed
-from .stores import check_store
 
 # What a read does with the entry it found.
 HIT, STALE, EARLY, MISS = "hit", "stale", "early", "miss"
@@ -29,10 +27,6 @@ def check_name(name) -> str:
     return name
 
 
-def is_async_backend(backend) -> bool:
-    return inspect.iscoroutinefunction(getattr(backend, "lookup", None))
-
-
 def make_config(ttl, config: CacheConfig | None, options: dict) -> CacheConfig:
     if config is None:
         if ttl is None:
@@ -45,41 +39,20 @@ def make_config(ttl, config: CacheConfig | None, options: dict) -> CacheConfig:
     return config
 
 
-def pick_backend(backend, max_entries, *, asynchronous: bool):
-    if backend is None:
-        memory = MemoryBackend(max_entries)
-        return AsyncMemoryBackend(memory) if asynchronous else memory
-    if max_entries is not None:
-        raise TypeError(
-            "max_entries sizes the default memory backend; with backend= pass MemoryBackend(max_entries) "
-            "(on Redis, bound memory with maxmemory and maxmemory-policy allkeys-lru)"
-        )
-    if asynchronous:
-        if isinstance(backend, MemoryBackend):
-            return AsyncMemoryBackend(backend)
-        if not is_async_backend(backend):
-            raise TypeError(f"backend must be an asyncio backend (e.g. AsyncRedisBackend), got {backend!r}")
-    elif is_async_backend(backend):
-        raise TypeError(f"backend {backend!r} is asyncio-only: use the Async... cache")
-    return backend
-
-
 class ReadThroughBase(Observed):
     """State and decisions common to :class:`CacheAside` and :class:`AsyncCacheAside`."""
 
-    _asynchronous = False
-
-    def _setup(self, loader, ttl, max_entries, clock, backend, store, name, rng, config, options) -> None:
+    def _setup(self, loader, ttl, config, options, backend, clock, name, rng) -> None:
+        """Validate and keep the settings; ``backend`` comes already picked for the flavour."""
         if loader is not None and not callable(loader):
             raise TypeError(f"loader must be callable with a key, got {loader!r}")
         self.config = make_config(ttl, config, options)
-        self.backend = pick_backend(backend, max_entries, asynchronous=self._asynchronous)
         self.loader = loader
-        self.store = None if store is None else check_store(store, asynchronous=self._asynchronous)
+        self.backend = backend
         self.name = check_name(name)
-        self._clock = check_clock(self.backend.default_clock if clock is None else clock)
+        self._clock = check_clock(backend.default_clock if clock is None else clock)
         self._rng = make_rng(rng)
-        self._outage = self.backend.outage_errors
+        self._outage = backend.outage_errors
         self._rec = Recorder(self.name, self._clock)
 
     def __repr__(self) -> str:
@@ -122,6 +95,7 @@ class ReadThroughBase(Observed):
         return self.config.entry(value, now, now, self._rng)
 
     def _require_store(self):
-        if self.store is None:
+        """The store's access object (see :mod:`highload.cache.stores`)."""
+        if self._store is None:
             raise TypeError("no store: pass store= (a MutableMapping, e.g. Database().users) to write through it")
-        return self.store
+        return self._store

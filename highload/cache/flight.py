@@ -2,6 +2,10 @@
 
 This is the in-process half of stampede protection (Go's ``singleflight``). Across
 processes, the Redis backend adds a ``SET NX PX`` lock on top.
+
+Threads and tasks wait differently, so this is one of the few pairs written twice on
+purpose (see :mod:`highload.cache._flavour`): the generated sync caches use
+:class:`SingleFlight` where their asyncio source says :class:`AsyncSingleFlight`.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ class SingleFlight:
 
 
 class AsyncSingleFlight:
-    """The asyncio twin: one task per key runs the call; every caller awaits it, shielded.
+    """The asyncio flavour: one task per key runs the call; every caller awaits it, shielded.
 
     A caller that is cancelled stops waiting, but the shared load carries on for the rest.
     """

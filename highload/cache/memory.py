@@ -6,6 +6,10 @@ until its ttl. Here every write or invalidation is numbered, each lookup returns
 number it saw (its token), and :meth:`MemoryBackend.fill` refuses to store a load that
 started before a later write of the same key. The Redis backend does the same with a
 generation key and a Lua script.
+
+Nothing here waits, so this is a sans-IO core with two thin faces rather than generated
+code: :class:`MemoryBackend` is the core's methods as they are, and
+:class:`AsyncMemoryBackend` the same methods as coroutines (same names, same signatures).
 """
 
 from __future__ import annotations
@@ -17,20 +21,14 @@ from collections.abc import Hashable, Mapping
 
 from highload import _validate
 
+from ._flavour import coroutine_face, same_state
 from .entry import Entry
 
 __all__ = ["MemoryBackend", "AsyncMemoryBackend"]
 
 
-class MemoryBackend:
-    """Entries in a dict inside this process, least recently used evicted first.
-
-    ``max_entries`` bounds the number of entries (None: unbounded). Every
-    ``sweep_every`` stores, entries past their ttl and stale window are dropped, so keys
-    that are never read again cannot grow memory forever. The last ``write_log`` writes
-    are remembered to cancel fills; a fill older than everything remembered is refused
-    (safe: the value is still returned, just not cached).
-    """
+class _MemoryEntries:
+    """The sans-IO core of both faces: every rule and all state, in plain methods."""
 
     distributed = False
     outage_errors: tuple[type[BaseException], ...] = ()
@@ -51,7 +49,7 @@ class MemoryBackend:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"MemoryBackend(max_entries={self.max_entries!r}, entries={len(self._entries)})"
+        return f"{type(self).__name__}(max_entries={self.max_entries!r}, entries={len(self._entries)})"
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -72,6 +70,11 @@ class MemoryBackend:
 
     def name_of(self, key: Hashable) -> Hashable:
         return key
+
+    @classmethod
+    def _view(cls, backend):
+        """This face of ``backend``'s state if it is the other face, else ``backend`` itself."""
+        return same_state(backend, _MemoryEntries, cls)
 
     # -- reads -----------------------------------------------------------------------------------
     def lookup(self, key: Hashable) -> tuple[Entry | None, int]:
@@ -153,51 +156,18 @@ class MemoryBackend:
                 self.evictions += 1
 
 
-class AsyncMemoryBackend:
-    """The coroutine face of a :class:`MemoryBackend`, for the asyncio caches (no I/O, no threads)."""
+class MemoryBackend(_MemoryEntries):
+    """Entries in a dict inside this process, least recently used evicted first.
 
-    distributed = False
-    outage_errors: tuple[type[BaseException], ...] = ()
-    default_clock = staticmethod(time.monotonic)
+    ``max_entries`` bounds the number of entries (None: unbounded). Every
+    ``sweep_every`` stores, entries past their ttl and stale window are dropped, so keys
+    that are never read again cannot grow memory forever. The last ``write_log`` writes
+    are remembered to cancel fills; a fill older than everything remembered is refused
+    (safe: the value is still returned, just not cached).
+    """
 
-    def __init__(self, backend: MemoryBackend | None = None) -> None:
-        self.sync = MemoryBackend() if backend is None else backend
 
-    def __repr__(self) -> str:
-        return f"AsyncMemoryBackend({self.sync!r})"
-
-    def __len__(self) -> int:
-        return len(self.sync)
-
-    def name_of(self, key: Hashable) -> Hashable:
-        return key
-
-    async def token(self, key: Hashable) -> int:
-        return self.sync.token(key)
-
-    async def lookup(self, key: Hashable) -> tuple[Entry | None, int]:
-        return self.sync.lookup(key)
-
-    async def peek(self, key: Hashable) -> Entry | None:
-        return self.sync.peek(key)
-
-    async def fill(self, key: Hashable, entry: Entry, token: int) -> bool:
-        return self.sync.fill(key, entry, token)
-
-    async def put(self, key: Hashable, entry: Entry) -> None:
-        self.sync.put(key, entry)
-
-    async def delete(self, key: Hashable) -> bool:
-        return self.sync.delete(key)
-
-    async def clear(self) -> None:
-        self.sync.clear()
-
-    async def acquire(self, key: Hashable, owner: str, ttl: float) -> bool:
-        return True
-
-    async def release(self, key: Hashable, owner: str) -> None:
-        return None
-
-    async def wait_unlocked(self, key: Hashable, timeout: float) -> bool:
-        return True
+@coroutine_face("lookup", "token", "peek", "fill", "put", "delete", "clear", "acquire", "release", "wait_unlocked")
+class AsyncMemoryBackend(_MemoryEntries):
+    """A :class:`MemoryBackend` for the asyncio caches: the same entries and rules, behind
+    coroutine methods that never wait (no I/O, no threads)."""

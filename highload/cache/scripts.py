@@ -1,55 +1,29 @@
-"""The cache's Lua scripts, read from the package's ``lua/`` resource files and run with EVALSHA.
+"""The cache's Lua scripts: ``lua/*.lua`` resource files, run through redis-py's ``register_script``.
 
-A server that does not know a script (first use, a restart, ``SCRIPT FLUSH``) answers
-NOSCRIPT; the helpers then load it and run it again.
+A registered script runs with EVALSHA; on NOSCRIPT (first use, a restart, ``SCRIPT FLUSH``)
+redis-py loads it and runs it again. It works the same on sync and asyncio clients
+(``Script`` / ``AsyncScript``), so the backends need no handling of their own.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 
-from redis.exceptions import NoScriptError
-
-__all__ = ["Script", "script", "NAMES", "run", "arun"]
+__all__ = ["NAMES", "source", "register"]
 
 NAMES = ("fill", "put", "unlock", "buffer_write", "buffer_clean")
 
 
-class Script:
-    """A script's source and SHA1."""
-
-    def __init__(self, name: str, source: str) -> None:
-        self.name = name
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
-
-    def __repr__(self) -> str:
-        return f"Script({self.name!r})"
-
-
 @cache
-def script(name: str) -> Script:
+def source(name: str) -> str:
+    """The Lua source of the script ``name`` (read once per process)."""
     if name not in NAMES:
         raise ValueError(f"name must be one of {NAMES}, got {name!r}")
-    return Script(name, files(__package__).joinpath("lua", f"{name}.lua").read_text(encoding="utf-8"))
+    return files(__package__).joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
 
 
-def run(client, name: str, keys: Sequence, args: Sequence):
-    s = script(name)
-    try:
-        return client.evalsha(s.sha, len(keys), *keys, *args)
-    except NoScriptError:
-        client.script_load(s.source)
-        return client.evalsha(s.sha, len(keys), *keys, *args)
-
-
-async def arun(client, name: str, keys: Sequence, args: Sequence):
-    s = script(name)
-    try:
-        return await client.evalsha(s.sha, len(keys), *keys, *args)
-    except NoScriptError:
-        await client.script_load(s.source)
-        return await client.evalsha(s.sha, len(keys), *keys, *args)
+def register(client, name: str):
+    """The script ``name`` bound to ``client``: call it with ``keys=`` and ``args=`` (and await it
+    on an asyncio client)."""
+    return client.register_script(source(name))

@@ -1,18 +1,21 @@
-"""The system of record a write-through or write-back cache writes to.
+"""The system of record a cache writes to, and how each flavour of cache calls it.
 
 Sync caches take any ``MutableMapping`` (a dict, :class:`~highload.cache.db.Table`).
 A store may also offer ``write_many(items)``, an atomic batch that write-back flushes use
 (one transaction instead of one per key). Asyncio caches also take an :class:`AsyncStore`
 (with ``awrite_many`` for batches); a plain MutableMapping is called inline (fine for
 dicts, blocking for a real database).
+
+:class:`StoreAccess` and :class:`AsyncStoreAccess` are the flavour pair the generated
+caches call (see :mod:`highload.cache._flavour`): the same four calls, on either kind of store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, MutableMapping
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["AsyncStore", "check_store", "aread", "awrite", "adelete"]
+__all__ = ["AsyncStore", "StoreLike", "AsyncStoreLike", "check_store", "StoreAccess", "AsyncStoreAccess"]
 
 
 @runtime_checkable
@@ -26,6 +29,12 @@ class AsyncStore(Protocol):
     async def adelete(self, key: Hashable) -> None: ...
 
 
+#: What a sync cache takes as its store.
+StoreLike = MutableMapping
+#: What an asyncio cache takes as its store.
+AsyncStoreLike = MutableMapping | AsyncStore
+
+
 def check_store(store, *, asynchronous: bool = False):
     if asynchronous and isinstance(store, AsyncStore):
         return store
@@ -35,21 +44,63 @@ def check_store(store, *, asynchronous: bool = False):
     return store
 
 
-async def aread(store, key: Hashable) -> Any:
-    if isinstance(store, AsyncStore):
-        return await store.aread(key)
-    return store[key]
+class StoreAccess:
+    """A sync cache's calls on its MutableMapping store."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: MutableMapping) -> None:
+        self.store = check_store(store)
+
+    def read(self, key: Hashable) -> Any:
+        return self.store[key]
+
+    def write(self, key: Hashable, value: Any) -> None:
+        self.store[key] = value
+
+    def delete(self, key: Hashable) -> None:
+        del self.store[key]
+
+    def write_many(self, items: list[tuple[Hashable, Any]]) -> bool:
+        """Write ``items`` as one batch if the store offers ``write_many``; False if it does not."""
+        batch = getattr(self.store, "write_many", None)
+        if not callable(batch):
+            return False
+        batch(items)
+        return True
 
 
-async def awrite(store, key: Hashable, value: Any) -> None:
-    if isinstance(store, AsyncStore):
-        await store.awrite(key, value)
-    else:
-        store[key] = value
+class AsyncStoreAccess:
+    """An asyncio cache's calls on its store: an :class:`AsyncStore`, or a MutableMapping inline."""
 
+    __slots__ = ("store", "_awaited")
 
-async def adelete(store, key: Hashable) -> None:
-    if isinstance(store, AsyncStore):
-        await store.adelete(key)
-    else:
-        del store[key]
+    def __init__(self, store: MutableMapping | AsyncStore) -> None:
+        self.store = check_store(store, asynchronous=True)
+        self._awaited = isinstance(store, AsyncStore)
+
+    async def read(self, key: Hashable) -> Any:
+        return await self.store.aread(key) if self._awaited else self.store[key]
+
+    async def write(self, key: Hashable, value: Any) -> None:
+        if self._awaited:
+            await self.store.awrite(key, value)
+        else:
+            self.store[key] = value
+
+    async def delete(self, key: Hashable) -> None:
+        if self._awaited:
+            await self.store.adelete(key)
+        else:
+            del self.store[key]
+
+    async def write_many(self, items: list[tuple[Hashable, Any]]) -> bool:
+        """One batch through ``awrite_many`` (an AsyncStore) or ``write_many`` (a mapping), if offered."""
+        batch = getattr(self.store, "awrite_many" if self._awaited else "write_many", None)
+        if not callable(batch):
+            return False
+        if self._awaited:
+            await batch(items)
+        else:
+            batch(items)
+        return True

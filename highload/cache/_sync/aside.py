@@ -1,31 +1,30 @@
+# Generated from highload/cache/_async/aside.py by `python scripts/unasync.py`: edit that file and regenerate, not this one.
 """Cache-aside / read-through: serve from the cache, load on a miss, with stampede protection."""
 
 from __future__ import annotations
 
-import concurrent.futures
-import logging
-import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, MutableMapping
+from collections.abc import Callable, Hashable
 from typing import Any
 
-from ._core import EARLY, HIT, STALE, ReadThroughBase
-from .config import CacheConfig
-from .entry import LATER, Entry
-from .flight import BUSY, SingleFlight
+from .._core import EARLY, HIT, STALE, ReadThroughBase
+from .._flavour import Refresher, call
+from ..config import CacheConfig
+from ..entry import LATER, Entry
+from ..flight import BUSY, SingleFlight
+from ..stores import StoreAccess, StoreLike
+from .backends import pick_backend
 
 __all__ = ["CacheAside"]
-
-log = logging.getLogger("highload.cache")
 
 
 class CacheAside(ReadThroughBase):
     """A read-through cache in front of ``loader``.
 
-    >>> cache = CacheAside(db.users.load, ttl=60)          # in memory
-    >>> cache.get("u1")                                     # miss: loads, caches, returns
-    >>> cache.get("u1")                                     # hit
+    >>> cache = CacheAside(db.users.load, ttl=60)  # in memory
+    >>> cache.get("u1")  # a miss: loads, caches, returns
+    >>> cache.get("u1")  # a hit
 
     Exercise contract: ``get(key)`` returns a cached value younger than ``ttl``
     (age < ttl, counted from the clock reading taken after the loader returned),
@@ -35,12 +34,16 @@ class CacheAside(ReadThroughBase):
     the least recently used entry is evicted first.
 
     Everything else is a keyword: ``backend=RedisBackend(...)`` to share entries across
-    processes; ``store=`` (a MutableMapping) for :meth:`write`, which updates the store and
-    then invalidates; and the :class:`CacheConfig` settings (``jitter``, ``negative_ttl``,
+    processes; ``store=`` (a MutableMapping; on asyncio also a store with ``aread``,
+    ``awrite`` and ``adelete``) for :meth:`write`, which updates the store and then
+    invalidates; and the :class:`CacheConfig` settings (``jitter``, ``negative_ttl``,
     ``stale_while_revalidate``, ``xfetch_beta``, ``single_flight``, ``lock_ttl``,
     ``lock_wait``) as keywords or as ``config=``. ``rng`` (a seed or ``random.Random``)
-    drives jitter and XFetch. Stale-while-revalidate refreshes run on ``executor``
-    (default: a small thread pool, shut down by :meth:`close`).
+    drives jitter and XFetch. Stale-while-revalidate refreshes run
+    in the background, one per key, on ``executor`` (anything with ``submit(fn)``): by default
+    on a small thread pool of the cache's own (on asyncio, as tasks on the running loop);
+    :meth:`close` waits for them. On asyncio the loader may be a coroutine function or a
+    plain one, and single-flight shares one task per key instead of one thread's call.
 
     Redis outage policy (fail-open for reads): an unreachable Redis makes a read a miss
     that calls the loader; the fill and the lock are skipped and a ``backend_error``
@@ -55,22 +58,18 @@ class CacheAside(ReadThroughBase):
         clock: Callable[[], float] | None = None,
         *,
         backend=None,
-        store: MutableMapping | None = None,
+        store: StoreLike | None = None,
         name: str = "cache",
         rng=None,
-        executor: concurrent.futures.Executor | None = None,
+        executor=None,
         config: CacheConfig | None = None,
         **options: Any,
     ) -> None:
-        self._setup(loader, ttl, max_entries, clock, backend, store, name, rng, config, options)
-        if executor is not None and not callable(getattr(executor, "submit", None)):
-            raise TypeError(f"executor must have submit(fn), got {executor!r}")
-        self._executor = executor
-        self._own_executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._setup(loader, ttl, config, options, pick_backend(backend, max_entries, self), clock, name, rng)
+        self.store = store
+        self._store = None if store is None else StoreAccess(store)
         self._flight = SingleFlight()
-        self._lock = threading.Lock()
-        self._refreshing: set[Hashable] = set()
-        self._futures: set[concurrent.futures.Future] = set()
+        self._refresher = Refresher(executor, f"cache-{self.name}-refresh")
 
     # -- reads -----------------------------------------------------------------------------------
     def get(self, key: Hashable, loader: Callable[[Any], Any] | None = None) -> Any:
@@ -112,7 +111,7 @@ class CacheAside(ReadThroughBase):
         self._rec.record("miss", key)
         if self.config.single_flight:
             return self._flight.do(key, lambda: self._load_exclusive(key, load),
-                                   on_wait=lambda: self._rec.record("coalesced", key))
+                                         on_wait=lambda: self._rec.record("coalesced", key))
         return self._load(key, load, token)
 
     def peek(self, key: Hashable) -> Entry | None:
@@ -142,13 +141,13 @@ class CacheAside(ReadThroughBase):
 
         If the store raises, the cache is left as it was and the error propagates.
         """
-        self._require_store()[key] = value
+        self._require_store().write(key, value)
         self._rec.record("write", key)
         self.invalidate(key)
 
     def delete(self, key: Hashable) -> None:
         """Delete ``key`` from ``store``, then from the cache."""
-        del self._require_store()[key]
+        self._require_store().delete(key)
         self.invalidate(key)
 
     def clear(self) -> None:
@@ -157,16 +156,12 @@ class CacheAside(ReadThroughBase):
 
     # -- lifecycle -------------------------------------------------------------------------------
     def wait_refreshes(self) -> None:
-        """Block until background (stale-while-revalidate) refreshes started so far have finished."""
-        with self._lock:
-            pending = list(self._futures)
-        concurrent.futures.wait(pending)
+        """Wait until background (stale-while-revalidate) refreshes started so far have finished."""
+        self._refresher.wait()
 
     def close(self) -> None:
-        """Finish background refreshes and stop the cache's own thread pool."""
-        if self._own_executor is not None:
-            self._own_executor.shutdown(wait=True)
-            self._own_executor = None
+        """Finish background refreshes (and stop the cache's own thread pool, if it has one)."""
+        self._refresher.close()
 
     def __enter__(self) -> CacheAside:
         return self
@@ -202,7 +197,7 @@ class CacheAside(ReadThroughBase):
             token = self._token(key)
         started = self._clock()
         try:
-            value = load(key)
+            value = call(load, key)
         except Exception:
             self._rec.record("load_error", key, duration=self._clock() - started)
             raise
@@ -294,41 +289,5 @@ class CacheAside(ReadThroughBase):
 
     def _revalidate(self, key: Hashable, load: Callable[[Any], Any], seen: Entry) -> None:
         """Start one background refresh of ``key`` unless one is already running."""
-        with self._lock:
-            if key in self._refreshing:
-                return
-            self._refreshing.add(key)
-
-        def refresh() -> None:
-            try:
-                self._flight.try_do(key, lambda: self._refresh(key, load, seen, early=False))
-            except Exception:  # recorded as load_error; the stale value keeps being served
-                log.warning("background refresh of %r failed", key, exc_info=True)
-            finally:
-                with self._lock:
-                    self._refreshing.discard(key)
-
-        try:
-            future = self._pool().submit(refresh)
-        except BaseException:
-            with self._lock:
-                self._refreshing.discard(key)
-            raise
-        if isinstance(future, concurrent.futures.Future):
-            with self._lock:
-                self._futures.add(future)
-            future.add_done_callback(self._forget)
-
-    def _forget(self, future: concurrent.futures.Future) -> None:
-        with self._lock:
-            self._futures.discard(future)
-
-    def _pool(self):
-        if self._executor is not None:
-            return self._executor
-        with self._lock:
-            if self._own_executor is None:
-                self._own_executor = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=4, thread_name_prefix=f"cache-{self.name}-refresh"
-                )
-            return self._own_executor
+        self._refresher.start(key, lambda: self._flight.try_do(
+            key, lambda: self._refresh(key, load, seen, early=False)))
