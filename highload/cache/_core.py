@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from highload import _validate
+
 from .config import CacheConfig, make_rng, xfetch_due
 from .entry import Entry
 from .events import Recorder
@@ -15,10 +17,7 @@ from .metrics import Observed
 HIT, STALE, EARLY, MISS = "hit", "stale", "early", "miss"
 
 
-def check_clock(clock) -> Callable[[], float]:
-    if not callable(clock):
-        raise TypeError(f"clock must be a zero-argument callable returning seconds, got {clock!r}")
-    return clock
+check_clock = _validate.clock
 
 
 def check_name(name) -> str:

@@ -64,9 +64,9 @@ def key_name(key: Hashable) -> str:
 
 
 def check_client(client, asynchronous: bool):
-    """``client``, or :func:`highload.store.connect` / ``connect_async()`` when it is None."""
+    """``client``, or :func:`highload.redis_client.connect` / ``connect_async()`` when it is None."""
     if client is None:
-        from highload.store import connect, connect_async
+        from highload.redis_client import connect, connect_async
 
         return connect_async() if asynchronous else connect()
     kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})

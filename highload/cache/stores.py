@@ -1,6 +1,6 @@
 """The system of record a cache writes to, and how each flavour of cache calls it.
 
-Sync caches take any ``MutableMapping`` (a dict, :class:`~highload.cache.db.Table`).
+Sync caches take any ``MutableMapping`` (a dict, :class:`~highload.lab.database.Table`).
 A store may also offer ``write_many(items)``, an atomic batch that write-back flushes use
 (one transaction instead of one per key). Asyncio caches also take an :class:`AsyncStore`
 (with ``awrite_many`` for batches); a plain MutableMapping is called inline (fine for

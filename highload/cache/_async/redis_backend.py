@@ -16,7 +16,7 @@ __all__ = ["AsyncRedisBackend"]
 
 class AsyncRedisBackend(BackendLayout):
     """Cache entries on Redis, shared by every process; ``client`` defaults to
-    :func:`highload.store.connect` (``connect_async()`` on asyncio).
+    :func:`highload.redis_client.connect` (``connect_async()`` on asyncio).
 
     ``prefix`` namespaces every key (see :mod:`highload.cache.redis_layout` for the layout);
     ``codec`` encodes values (JSON by default); ``generation_ttl`` is how long a key's write

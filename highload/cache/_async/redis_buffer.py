@@ -17,7 +17,7 @@ __all__ = ["AsyncRedisBuffer"]
 
 class AsyncRedisBuffer(BufferLayout):
     """A write-back buffer on Redis: a crashed process's unflushed writes survive for the next
-    one to flush. ``client`` defaults to :func:`highload.store.connect` (``connect_async()`` on
+    one to flush. ``client`` defaults to :func:`highload.redis_client.connect` (``connect_async()`` on
     asyncio)."""
 
     def __init__(self, client=None, *, prefix: str = "hl:writeback:", codec: Codec | None = None) -> None:

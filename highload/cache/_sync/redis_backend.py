@@ -17,7 +17,7 @@ __all__ = ["RedisBackend"]
 
 class RedisBackend(BackendLayout):
     """Cache entries on Redis, shared by every process; ``client`` defaults to
-    :func:`highload.store.connect` (``connect_async()`` on asyncio).
+    :func:`highload.redis_client.connect` (``connect_async()`` on asyncio).
 
     ``prefix`` namespaces every key (see :mod:`highload.cache.redis_layout` for the layout);
     ``codec`` encodes values (JSON by default); ``generation_ttl`` is how long a key's write
