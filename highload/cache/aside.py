@@ -1,0 +1,9 @@
+"""The old module path of ``CacheAside``, kept importable for one release.
+
+Import them from :mod:`highload.cache`. A plain re-export with no warning: nbgrader scores a
+graded cell 0 on any stderr.
+"""
+
+from highload.cache import CacheAside
+
+__all__ = ["CacheAside"]
