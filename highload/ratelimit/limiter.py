@@ -23,7 +23,7 @@ def _setup(limiter, policy: Policy, backend, clock, prefix: str | None) -> None:
         raise TypeError(f"clock must be a zero-argument callable returning seconds, got {clock!r}")
     limiter.policy = policy
     limiter.backend = backend
-    limiter.clock = clock or backend.default_clock
+    limiter.clock = backend.default_clock if clock is None else clock  # a falsy clock is still a clock
     prefix = f"hl:rl:{policy.name}:" if prefix is None else prefix
     limiter._store = backend.bind(policy, limiter.clock, prefix)
 
