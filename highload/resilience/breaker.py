@@ -166,16 +166,15 @@ class CircuitBreaker:
             if self._delivering or not self._pending:
                 return
             self._delivering = True
+            pending, self._pending = self._pending, []
         try:
-            while True:
-                with self._lock:
-                    pending, self._pending = self._pending, []
-                    if not pending:
-                        self._delivering = False
-                        return
+            while pending:
                 for event in pending:
                     self.events.publish(event)
-        except BaseException:
+                with self._lock:
+                    pending, self._pending = self._pending, []
+                    self._delivering = bool(pending)
+        except BaseException:  # publish() already contains a listener's Exception; this is e.g. Ctrl-C
             with self._lock:
                 self._delivering = False
             raise
