@@ -378,6 +378,19 @@ def test_redis_sliding_log_reads_a_log_kept_one_entry_per_unit(redis_client):
 
 
 @pytest.mark.redis
+def test_redis_sliding_log_reads_units_an_older_process_appended_to_a_grouped_log(redis_client):
+    # A rolling deploy: an older process pushes one bare time per unit after a newer one's entry.
+    policy = SlidingWindowLogPolicy(limit=10, window=4)
+    clock = ManualClock(1000.0)
+    reference = _history(policy, clock, [(1000.0, 5), (1001.0, 2)])
+    limiter = RateLimiter(policy, RedisBackend(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
+    redis_client.rpush(f"{limiter._store.prefix}k", "1000 5 5", "1001", "1001")
+    for at, cost in [(1002.0, 4), (1002.0, 3), (1004.0, 5), (1005.0, 3), (1010.0, 10)]:
+        clock.set(at)
+        assert_same([limiter.check("k", cost)], [reference.check(cost)])
+
+
+@pytest.mark.redis
 def test_redis_sliding_log_renumbers_totals_before_they_lose_precision(redis_client):
     policy = SlidingWindowLogPolicy(limit=20, window=4)
     clock = ManualClock(1000.0)

@@ -39,17 +39,19 @@ local function swl_rewrite(key, entries)
   end
 end
 
--- A log written before entries were grouped holds one bare time per unit: group it once.
+-- A log written before entries were grouped holds one bare time per unit: group it once. During
+-- a rolling deploy an older process may append bare times to a grouped log, so take both forms.
 local function swl_upgrade(key)
   local entries, total = {}, 0
   for _, raw in ipairs(redis.call('LRANGE', key, 0, -1)) do
-    local t = tonumber(raw)
-    total = total + 1
+    local t, n = swl_parse(raw)
+    if not t then t, n = tonumber(raw), 1 end
+    total = total + n
     local last = entries[#entries]
     if last and last[1] == t then
-      last[2], last[3] = last[2] + 1, total
+      last[2], last[3] = last[2] + n, total
     else
-      entries[#entries + 1] = {t, 1, total}
+      entries[#entries + 1] = {t, n, total}
     end
   end
   swl_rewrite(key, entries)
