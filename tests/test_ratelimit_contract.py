@@ -382,9 +382,10 @@ def test_redis_sliding_log_reads_units_an_older_process_appended_to_a_grouped_lo
     # A rolling deploy: an older process pushes one bare time per unit after a newer one's entry.
     policy = SlidingWindowLogPolicy(limit=10, window=4)
     clock = ManualClock(1000.0)
-    reference = _history(policy, clock, [(1000.0, 5), (1001.0, 2)])
     limiter = RateLimiter(policy, RedisBackend(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
-    redis_client.rpush(f"{limiter._store.prefix}k", "1000 5 5", "1001", "1001")
+    assert limiter.check("k", 5).allowed
+    redis_client.rpush(f"{limiter._store.prefix}k", "1001", "1001")
+    reference = _history(policy, clock, [(1000.0, 5), (1001.0, 2)])
     for at, cost in [(1002.0, 4), (1002.0, 3), (1004.0, 5), (1005.0, 3), (1010.0, 10)]:
         clock.set(at)
         assert_same([limiter.check("k", cost)], [reference.check(cost)])
@@ -398,10 +399,10 @@ def test_redis_sliding_log_renumbers_totals_before_they_lose_precision(redis_cli
     limiter = RateLimiter(policy, RedisBackend(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
     key = f"{limiter._store.prefix}k"
     top = 2**53 - 1  # a key that has admitted almost 2**53 units over its life
-    redis_client.rpush(key, f"1000 5 {top - 3}", f"1001 3 {top}")
+    redis_client.rpush(key, f"1000 {top - 8} {top - 3}", f"1001 {top - 3} {top}")
     clock.set(1002.0)
     assert_same([limiter.check("k", 4)], [reference.check(4)])
-    assert redis_client.lrange(key, 0, -1) == [b"1000 5 5", b"1001 3 8", b"1002 4 12"]
+    assert redis_client.lrange(key, 0, -1) == [b"1000 0 5", b"1001 5 8", b"1002 8 12"]
     clock.set(1004.25)
     assert_same([limiter.check("k", 12)], [reference.check(12)])
 
@@ -423,3 +424,15 @@ def test_sliding_log_state_grows_with_requests_not_with_costs(redis_client):
     got, want = _replay_on_redis(policy, steps, redis_client)
     assert [d.allowed for d in want] == [True, False, True, False, False, True, False]
     assert_same(got, want)
+
+
+@pytest.mark.redis
+def test_redis_sliding_log_keeps_one_entry_per_instant(redis_client):
+    clock = ManualClock(1000.0)
+    limiter = RateLimiter(SlidingWindowLogPolicy(limit=1000, window=4), RedisBackend(redis_client),
+                          clock=clock, prefix=f"{uuid.uuid4().hex}:")
+    for at in (1000.0, 1000.5):
+        clock.set(at)
+        assert all(limiter.allow("k", 3) for _ in range(50))
+    assert redis_client.llen(f"{limiter._store.prefix}k") == 2, "requests at one instant share an entry"
+    assert limiter.check("k").remaining == 1000 - 300 - 1
