@@ -17,7 +17,7 @@ local function swl_entry(t, before, after)
   return string.format('%.17g %.17g %.17g', t, before, after)  -- as F does, in one call
 end
 
--- An entry's time; nil for no entry. (A bare time, the older layout, has no space.)
+-- An entry's time; nil for no entry (an index past the end).
 local function swl_time(entry)
   if not entry then return nil end
   return tonumber(string.sub(entry, 1, string.find(entry, ' ', 1, true) - 1))
@@ -161,7 +161,7 @@ ALGORITHMS.sliding_window_log = function(key, now, cost, limit, window)
   local fits = count + cost <= limit
   local function commit(take, brief)
     if take then
-      if newest and total + units > SWL_EXACT then
+      if newest and base > 0 and total + units > SWL_EXACT then
         swl_renumber(key, base)
         total, base = total - base, 0
       end
