@@ -197,3 +197,14 @@ def test_memory_backend_sweeps_idle_full_keys():
     assert limiter.allow("one-more")
     assert len(limiter._view) == 1, "idle keys back at full quota are forgotten; their state was redundant"
     assert not limiter.allow("one-more"), "the key created during the sweep keeps what it consumed"
+
+
+def test_sliding_log_holds_a_request_of_any_cost_it_accepts():
+    # Memory grows with requests, not with costs: 10**15 units of one request are one entry.
+    clock = ManualClock(0.0)
+    log = SlidingWindowLog(10**15, 4, clock=clock)
+    assert log.allow(10**15 - 1) and not log.allow(2) and log.allow(1)
+    first = log.check(1)
+    assert (first.allowed, first.remaining, first.retry_after) == (False, 0, 4.0)
+    clock.advance(4)
+    assert log.check(10**15).allowed

@@ -286,3 +286,153 @@ def test_allow_all_is_check_all_without_the_details(backend, redis_client):
     limiters = ((ip, f"ip{tag}"), (user, f"u{tag}"), (global_, f"g{tag}"))
     assert [allow_all(limiters) for _ in range(3)] == [True, True, False]
     assert [d.remaining for d in check_all(limiters)] == [1, 0, 8], "the refused allow_all consumed nothing"
+
+
+def _replay_on_redis(policy, steps, client):
+    """:func:`replay` on a fresh key of a Redis backend."""
+    limiter, key = {}, uuid.uuid4().hex
+
+    def check(clock, cost):
+        lim = limiter.setdefault("l", RateLimiter(policy, RedisStorage(client), clock=clock))
+        return lim.check(key, cost)
+
+    return replay(policy, steps, check)
+
+
+# Costs around Lua's unpack limit (about 8000 values) and far past it: a sliding log holding a
+# request of any cost it accepts must decide exactly as the in-memory reference does.
+_BIG_LOG = SlidingWindowLogPolicy(limit=100_000, window=4)
+_BIG_STEPS = [(0, 7999), (0, 8000), (0.25, 8001), (0, 100_000), (0.25, 70_000), (0, 6001), (0, 1),
+              (3.5, 90_000), (0.25, 8000), (0, 80_000), (0.25, 1), (4.0, 100_000), (0, 1), (3.75, 1),
+              (0.25, 100_000), (0, 100_001), (8.0, 1)]
+
+
+def test_memory_sliding_log_admits_large_costs():
+    clock = ManualClock(1000.0)
+    limiter = RateLimiter(_BIG_LOG, MemoryStorage(), clock=clock)
+    assert limiter.check("k", 100_000).allowed and not limiter.check("k", 1).allowed
+    clock.advance(4)
+    assert limiter.check("k", 100_000).remaining == 0
+
+
+@pytest.mark.redis
+def test_redis_sliding_log_decides_large_costs_as_memory_does(redis_client):
+    got, want = _replay_on_redis(_BIG_LOG, _BIG_STEPS, redis_client)
+    assert [d.allowed for d in want].count(True) >= 8, "the steps must admit large costs"
+    assert_same(got, want)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("cost", [7999, 8000, 8001, 100_000])
+def test_redis_sliding_log_allow_and_check_all_take_large_costs(cost, redis_client):
+    clock = ManualClock(1000.0)
+    policy = SlidingWindowLogPolicy(limit=cost, window=4, name="big")
+    backend = RedisStorage(redis_client)
+    limiter = RateLimiter(policy, backend, clock=clock, prefix=f"{uuid.uuid4().hex}:")
+    assert limiter.allow("brief", cost) and not limiter.allow("brief", 1)
+    other = RateLimiter(FixedWindowPolicy(limit=cost, window=4, name="fixed"), backend,
+                        clock=clock, prefix=f"{uuid.uuid4().hex}:")
+    assert [d.allowed for d in check_all([(limiter, "multi"), (other, "multi")], cost)] == [True, True]
+    assert allow_all([(limiter, "multi")], 1) is False
+
+
+# Long logs: many requests at many instants, so expiry cuts several entries at once and a
+# refused request's wait is found deep inside the log.
+_LONG_LOG = SlidingWindowLogPolicy(limit=40, window=4)
+_LONG_STEPS = st.lists(
+    st.tuples(st.integers(-2, 6).map(lambda n: n * 0.25), st.sampled_from([1, 1, 1, 2, 3, 5, 8, 13, 0.5, 40, 41])),
+    min_size=1, max_size=80,
+)
+
+
+@pytest.mark.redis
+def test_redis_sliding_log_matches_reference_on_long_logs(redis_client):
+    @EXACT
+    @given(steps=_LONG_STEPS)
+    def run(steps):
+        assert_same(*_replay_on_redis(_LONG_LOG, steps, redis_client))
+
+    run()
+
+
+def _history(policy, clock, admitted):
+    """A reference limiter that admitted ``admitted`` [(time, cost)], and the clock left at the last."""
+    reference = policy.create(clock)
+    for at, cost in admitted:
+        clock.set(at)
+        assert reference.check(cost).allowed
+    return reference
+
+
+@pytest.mark.redis
+def test_redis_sliding_log_reads_a_log_kept_one_entry_per_unit(redis_client):
+    # The format before entries were grouped: one bare time per unit, as earlier releases wrote it.
+    policy = SlidingWindowLogPolicy(limit=10, window=4)
+    clock = ManualClock(1000.0)
+    reference = _history(policy, clock, [(1000.0, 5), (1001.0, 3)])
+    limiter = RateLimiter(policy, RedisStorage(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
+    redis_client.rpush(f"{limiter._view.prefix}k", *["1000"] * 5, *["1001"] * 3)
+    for at, cost in [(1002.0, 2), (1002.0, 1), (1004.0, 4), (1004.5, 1), (1010.0, 10)]:
+        clock.set(at)
+        assert_same([limiter.check("k", cost)], [reference.check(cost)])
+
+
+@pytest.mark.redis
+def test_redis_sliding_log_reads_units_an_older_process_appended_to_a_grouped_log(redis_client):
+    # A rolling deploy: an older process pushes one bare time per unit after a newer one's entry.
+    policy = SlidingWindowLogPolicy(limit=10, window=4)
+    clock = ManualClock(1000.0)
+    limiter = RateLimiter(policy, RedisStorage(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
+    assert limiter.check("k", 5).allowed
+    redis_client.rpush(f"{limiter._view.prefix}k", "1001", "1001")
+    reference = _history(policy, clock, [(1000.0, 5), (1001.0, 2)])
+    for at, cost in [(1002.0, 4), (1002.0, 3), (1004.0, 5), (1005.0, 3), (1010.0, 10)]:
+        clock.set(at)
+        assert_same([limiter.check("k", cost)], [reference.check(cost)])
+
+
+@pytest.mark.redis
+def test_redis_sliding_log_renumbers_totals_before_they_lose_precision(redis_client):
+    policy = SlidingWindowLogPolicy(limit=20, window=4)
+    clock = ManualClock(1000.0)
+    reference = _history(policy, clock, [(1000.0, 5), (1001.0, 3)])
+    limiter = RateLimiter(policy, RedisStorage(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
+    key = f"{limiter._view.prefix}k"
+    top = 2**53 - 1  # a key that has admitted almost 2**53 units over its life
+    redis_client.rpush(key, f"1000 {top - 8} {top - 3}", f"1001 {top - 3} {top}")
+    clock.set(1002.0)
+    assert_same([limiter.check("k", 4)], [reference.check(4)])
+    assert redis_client.lrange(key, 0, -1) == [b"1000 0 5", b"1001 5 8", b"1002 8 12"]
+    clock.set(1004.25)
+    assert_same([limiter.check("k", 12)], [reference.check(12)])
+
+
+@pytest.mark.redis
+def test_redis_sliding_log_expires_exactly_the_entries_that_left_the_window(redis_client):
+    # 20 requests a quarter second apart, then a look at every later instant: each cut point,
+    # with an entry exactly on the window's edge (t + window == now counts as gone).
+    steps = [(0.25 if i else 0, 1 + i % 3) for i in range(20)]
+    for k in range(1, 22):
+        assert_same(*_replay_on_redis(_LONG_LOG, [*steps, (k * 0.25, 40), (0, 1), (0, 30)], redis_client))
+
+
+@pytest.mark.redis
+def test_sliding_log_state_grows_with_requests_not_with_costs(redis_client):
+    # A quota counted in bytes: a log with one entry per unit of cost could never hold this.
+    policy = SlidingWindowLogPolicy(limit=10**15, window=4)
+    steps = [(0, 10**15 - 1), (0, 2), (0.25, 1), (0, 1), (3.75, 10**15), (0.25, 10**15), (0, 0.5)]
+    got, want = _replay_on_redis(policy, steps, redis_client)
+    assert [d.allowed for d in want] == [True, False, True, False, False, True, False]
+    assert_same(got, want)
+
+
+@pytest.mark.redis
+def test_redis_sliding_log_keeps_one_entry_per_instant(redis_client):
+    clock = ManualClock(1000.0)
+    limiter = RateLimiter(SlidingWindowLogPolicy(limit=1000, window=4), RedisStorage(redis_client),
+                          clock=clock, prefix=f"{uuid.uuid4().hex}:")
+    for at in (1000.0, 1000.5):
+        clock.set(at)
+        assert all(limiter.allow("k", 3) for _ in range(50))
+    assert redis_client.llen(f"{limiter._view.prefix}k") == 2, "requests at one instant share an entry"
+    assert limiter.check("k").remaining == 1000 - 300 - 1

@@ -313,3 +313,72 @@ def test_latency_percentiles_include_failed_calls_on_the_fast_path():
     breaker.call(lambda: clock.advance(0.25))
     m = breaker.metrics()
     assert (m.p50, m.p99) == (2, 2), "the three 2 s timeouts dominate the percentiles"
+
+
+# Every transition a breaker can make, operator overrides included (force_open may re-open an open circuit).
+_EDGES = {("closed", "open"), ("open", "half_open"), ("half_open", "closed"), ("half_open", "open"),
+          ("open", "closed"), ("half_open", "closed"), ("open", "open"), ("half_open", "open")}
+
+
+def _drive_from_many_threads(threads_n=8, rounds=1000):
+    import sys
+    import threading
+
+    # open_timeout=0 with thresholds of 1: every call moves the circuit, with no clock to drive.
+    breaker = CircuitBreaker(failure_threshold=1, success_threshold=1, open_timeout=0,
+                             half_open_max_calls=4, clock=ManualClock())
+    seen = []
+
+    def record(event):
+        sum(range(300))  # a listener that takes a moment (an exporter, a log line) widens any race
+        seen.append((event.detail["from"], event.detail["to"]))
+
+    breaker.subscribe(record, "transition")
+    start = threading.Barrier(threads_n)
+
+    def drive(i):
+        start.wait()
+        for r in range(rounds):
+            try:
+                breaker.call(fail if (i + r) % 3 else (lambda: None))
+            except (Boom, CircuitOpenError):
+                pass
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to expose any reordering
+    try:
+        threads = [threading.Thread(target=drive, args=(i,)) for i in range(threads_n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old_interval)
+    return breaker, seen
+
+
+@pytest.mark.parametrize("run", range(3))  # a reordering shows in most runs; three make missing it unlikely
+def test_listeners_see_transitions_in_the_order_they_happened_under_many_threads(run):
+    breaker, seen = _drive_from_many_threads()
+    final = breaker.state  # read first: reading may itself half-open the circuit (and report it)
+    assert len(seen) > 100, "the threads must have driven many transitions"
+    assert seen[0][0] == "closed"
+    for i, (edge, after) in enumerate(zip(seen, seen[1:], strict=False)):
+        assert edge in _EDGES, f"transition {i} {edge} is not an edge of the state machine"
+        assert edge[1] == after[0], f"transition {i + 1} {after} does not start where {i} {edge} ended"
+    assert seen[-1][1] == final, "the last transition delivered is the state the breaker is in"
+
+
+def test_a_listener_may_call_the_breaker_and_its_events_follow_in_order():
+    breaker = CircuitBreaker(failure_threshold=1, open_timeout=10, clock=ManualClock())
+    seen = []
+
+    def listener(event):
+        seen.append(event.detail["to"])
+        if event.detail["to"] == "open":
+            breaker.reset()  # re-entrant: must neither deadlock nor jump ahead of the open event
+
+    breaker.subscribe(listener, "transition")
+    trip(breaker, 1)
+    assert seen == ["open", "closed"]
+    assert breaker.state == "closed"

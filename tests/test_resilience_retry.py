@@ -271,3 +271,137 @@ def test_composition_order():
         resilient(flaky, timeout=1)
     with pytest.raises(CircuitOpenError):
         resilient(flaky, breaker=breaker)()
+
+
+class _MidpointRng:
+    """A deterministic stand-in for random.Random: every draw is the middle of its range, so a
+    delay sequence depends only on the history it was computed from."""
+
+    def uniform(self, low, high):
+        return (low + high) / 2
+
+
+def _interleaved_decorrelated_delays(rng, calls=2, failures=6):
+    """Run ``calls`` calls through one Retry, taking turns at every retry; returns each call's delays."""
+    clock = ManualClock()
+    delays = {i: [] for i in range(calls)}
+
+    async def take_turns(_seconds):
+        await asyncio.sleep(0)  # hand over to the other call instead of waiting
+
+    retry = Retry(wait=wait_exponential(base=1, max_delay=1000, jitter="decorrelated", rng=rng),
+                  stop=stop_after_attempt(failures + 1), clock=clock, asleep=take_turns,
+                  before_sleep=lambda s: delays[s.error.args[0]].append(s.delay))
+
+    def flaky(i):
+        left = [failures]
+
+        async def fn():
+            if left[0]:
+                left[0] -= 1
+                raise ConnectionError(i)
+            return i
+
+        return fn
+
+    async def main():
+        return await asyncio.gather(*(retry.acall(flaky(i)) for i in range(calls)))
+
+    assert asyncio.run(main()) == list(range(calls))
+    return [delays[i] for i in range(calls)]
+
+
+def test_decorrelated_jitter_keeps_each_calls_history_apart():
+    (alone,) = _interleaved_decorrelated_delays(_MidpointRng(), calls=1)
+    assert alone == [2.0, 3.5, 5.75, 9.125, 14.1875, 21.78125], "each delay grows from the one before it"
+    first, second = _interleaved_decorrelated_delays(_MidpointRng(), calls=2)
+    assert first == alone and second == alone, "a call's delays come from its own history, not another call's"
+
+
+def test_decorrelated_jitter_draws_each_delay_from_the_calls_own_previous_delay():
+    draws = []
+
+    class Recording(random.Random):
+        def uniform(self, low, high):
+            value = super().uniform(low, high)
+            draws.append((low, high, value))
+            return value
+
+    first, second = _interleaved_decorrelated_delays(Recording(11), calls=2)
+    assert first != second, "two calls sharing one RNG draw different delays"
+    for delays in (first, second):
+        bounds = [(1, 3 * prev) for prev in [1, *delays[:-1]]]
+        assert [(low, high) for low, high, value in draws if value in delays] == bounds
+
+
+class _Falsy:
+    """A valid strategy that is falsy, e.g. because it is also an (empty) collection."""
+
+    def __init__(self, result):
+        self.result, self.calls = result, 0
+
+    def __call__(self, _state):
+        self.calls += 1
+        return self.result
+
+    def __len__(self):
+        return 0
+
+
+def test_falsy_but_callable_strategies_are_used_not_replaced_by_defaults():
+    clock = ManualClock()
+    stop, wait = _Falsy(False), _Falsy(0.25)
+
+    class FalsySleep:
+        def __init__(self):
+            self.slept = []
+
+        def __call__(self, seconds):
+            self.slept.append(seconds)
+
+        def __bool__(self):
+            return False
+
+    sleep = FalsySleep()
+    retry = Retry(stop=stop, wait=wait, sleep=sleep, clock=clock)
+    assert retry.stop is stop and retry.wait is wait
+    assert retry.call(Flaky(clock, failures=5)) == "ok", "the given stop never stops (the default gives up at 3)"
+    assert wait.calls == 5 and stop.calls == 5 and sleep.slept == [0.25] * 5
+
+
+class _FalsyKey:
+    def __call__(self, *args, **kwargs):
+        return "one key for every call"
+
+    def __len__(self):
+        return 0
+
+
+def test_a_falsy_clock_is_kept_by_the_rate_limiter():
+    from highload.ratelimit import FixedWindowPolicy, RateLimiter
+
+    class FalsyClock(ManualClock):
+        def __bool__(self):
+            return False
+
+    clock = FalsyClock(5.0)
+    assert RateLimiter(FixedWindowPolicy(1, 10), clock=clock).clock is clock
+
+
+def test_a_falsy_fallback_key_is_kept():
+    from highload.resilience import Fallback
+
+    fallback = Fallback(key=_FalsyKey())
+    assert fallback.call(lambda x: x, 1) == 1
+    assert fallback.call(lambda x: 1 / 0, 2) == 1, "the given key maps both calls to one cached answer"
+
+
+def test_a_falsy_default_breaker_config_is_kept():
+    from highload.resilience import BreakerConfig, BreakerRegistry
+
+    class FalsyConfig(BreakerConfig):
+        def __bool__(self):
+            return False
+
+    config = FalsyConfig(failure_threshold=7)
+    assert BreakerRegistry(default=config).default is config

@@ -90,7 +90,7 @@ def crash_drill(
     if setup.startswith("Redis"):
         # Each server builds its own store, as each process would, on one shared Redis: a store
         # that keeps carts in its own memory instead of in Redis loses them here, as it would live.
-        redis_server, make = fakeredis.FakeServer(), redis_store or _default_store
+        redis_server, make = fakeredis.FakeServer(), _default_store if redis_store is None else redis_store
         carts = {n: make(fakeredis.FakeRedis(server=redis_server)) for n in names}
     else:
         carts = {n: InMemoryCartStore() for n in names}

@@ -83,7 +83,9 @@ class _MemoryPolicyView:
             del self._limiters[k]
 
     def allow(self, key: str, cost: float = 1) -> bool:
-        lim = self._limiters.get(key) or self.limiter_for(key)
+        lim = self._limiters.get(key)
+        if lim is None:
+            lim = self.limiter_for(key)
         return lim.allow(cost)
 
     def check(self, key: str, cost: float = 1) -> Decision:

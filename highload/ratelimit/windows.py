@@ -62,41 +62,54 @@ class FixedWindow(_Window):
 class SlidingWindowLog(_Window):
     """Remembers each admitted request's time; a request at t counts for times in (t - window, t].
 
-    Exact, at the price of one entry per admitted request. Rejected requests are not recorded.
+    Exact, at the price of one entry per admitted request, whatever its cost: an entry is
+    ``[time, units]`` (a cost counts as ``ceil(cost)`` units) and requests admitted at one
+    instant share an entry, so memory grows with requests, never with costs. The Redis script
+    keeps the same log (see ``lua/sliding_window_log.lua``). Rejected requests are not recorded.
     """
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(limit, window, clock)
-        self._log: deque[float] = deque()
+        self._log: deque[list] = deque()  # [time, units], oldest first
+        self._count = 0  # units in the log
         self._latest = self._clock()
 
     def _advance(self, now: float) -> None:
         log, window = self._log, self.window
         # A clock that steps back behind the newest entry stands still, so the log stays ordered.
-        if log and log[-1] > now:
-            now = log[-1]
+        if log and log[-1][0] > now:
+            now = log[-1][0]
         self._latest = now
-        while log and log[0] + window <= now:
-            log.popleft()
+        while log and log[0][0] + window <= now:
+            self._count -= log.popleft()[1]
 
     def _fits(self, cost: float) -> bool:
-        return len(self._log) + cost <= self.limit
+        return self._count + cost <= self.limit
 
     def _take(self, cost: float) -> None:
-        self._log.extend([self._latest] * math.ceil(cost))
+        units, log = math.ceil(cost), self._log
+        if log and log[-1][0] == self._latest:
+            log[-1][1] += units
+        else:
+            log.append([self._latest, units])
+        self._count += units
 
     def _retry(self, cost: float, now: float) -> float:
         if cost > self.limit:
             return math.inf
-        # The request fits once enough of the oldest entries have left the window.
-        must_leave = len(self._log) + math.ceil(cost) - self.limit
-        return self._log[must_leave - 1] + self.window - self._latest
+        # The request fits once enough of the oldest units have left the window.
+        must_leave = self._count + math.ceil(cost) - self.limit
+        for at, units in self._log:
+            must_leave -= units
+            if must_leave <= 0:
+                return at + self.window - self._latest
+        raise AssertionError("unreachable: a cost within the limit fits once the whole log has left")
 
     def _reset(self, now: float) -> float:
-        return self._log[-1] + self.window - self._latest if self._log else 0.0
+        return self._log[-1][0] + self.window - self._latest if self._log else 0.0
 
     def _remaining(self) -> int:
-        return max(0, self.limit - len(self._log))
+        return max(0, self.limit - self._count)
 
 
 class SlidingWindowCounter(_Window):

@@ -8,6 +8,13 @@ slot. (Counting admitted trials instead, as the seed's OpenResty breaker does, c
 circuit half-open forever when success_threshold > half_open_max_calls.) Each period of a
 state is a new *generation*: a call that finishes in a later generation than it started is
 ignored, so a slow trial from an old half-open period cannot close or re-open a newer one.
+
+Events and threads: events are queued under the breaker's lock, in the order the breaker
+decided them, and delivered outside it by one thread at a time, oldest first. So every
+listener sees transitions in the order they happened (a valid walk of the state machine),
+listeners of one breaker never run concurrently, and a listener may call the breaker (its
+new events follow the current one). A call whose events another thread is already
+delivering may return before its listeners have run.
 """
 
 from __future__ import annotations
@@ -79,6 +86,7 @@ class CircuitBreaker:
         self._created = clock()
         self._shared = shared
         self._pending: list[Event] = []  # events decided under the lock, published after it
+        self._delivering = False  # a thread is publishing _pending; others leave it to that thread
         self._refresh_fast_path()
 
     @classmethod
@@ -151,11 +159,26 @@ class CircuitBreaker:
         return undo
 
     def _flush_events(self) -> None:
-        if self._pending:
+        # One deliverer at a time, so batches taken by two threads cannot be published out of
+        # order; the deliverer re-checks under the lock before it stops, so no event is stranded.
+        if not self._pending:
+            return
+        with self._lock:
+            if self._delivering or not self._pending:
+                return
+            self._delivering = True
+            pending, self._pending = self._pending, []
+        try:
+            while pending:
+                for event in pending:
+                    self.events.publish(event)
+                with self._lock:
+                    pending, self._pending = self._pending, []
+                    self._delivering = bool(pending)
+        except BaseException:  # publish() already contains a listener's Exception; this is e.g. Ctrl-C
             with self._lock:
-                pending, self._pending = self._pending, []
-            for event in pending:
-                self.events.publish(event)
+                self._delivering = False
+            raise
 
     # -- admission and outcome -------------------------------------------------------------------
     def _admit(self) -> tuple[int, bool, float]:

@@ -17,6 +17,11 @@ LIVE, CACHE, DEFAULT = "live", "cache-fallback", "default-fallback"
 _MISSING = object()
 
 
+def _key_of_arguments(*args: Any, **kwargs: Any) -> Hashable:
+    """The default cache key: the call's arguments, keyword order ignored."""
+    return args, tuple(sorted(kwargs.items()))
+
+
 async def with_timeout(seconds: float, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Await ``fn(*args, **kwargs)`` for at most ``seconds``, else raise ``TimeoutError``.
 
@@ -39,7 +44,7 @@ class Fallback:
                  on: tuple[type[BaseException], ...] = (Exception,),
                  key: Callable[..., Hashable] | None = None, max_entries: int = 10_000) -> None:
         self.default, self.use_last_good, self.on = default, use_last_good, on
-        self.key = key or (lambda *args, **kwargs: (args, tuple(sorted(kwargs.items()))))
+        self.key = _key_of_arguments if key is None else key
         self.max_entries = _validate.integer("max_entries", max_entries, minimum=1)
         self._last_good: dict[Hashable, Any] = {}
         self._lock = threading.Lock()

@@ -38,7 +38,7 @@ class BreakerRegistry:
                  default: BreakerConfig | None = None, clock: Callable[[], float] = time.monotonic,
                  shared=None) -> None:
         self.configs = dict(configs or {})
-        self.default = default or BreakerConfig()
+        self.default = BreakerConfig() if default is None else default
         self.clock, self.shared = clock, shared
         self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()

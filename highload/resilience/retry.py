@@ -41,6 +41,10 @@ class RetryState:
     elapsed: float
     error: BaseException
     delay: float = 0.0
+    #: What the wait strategy returned before the previous retry *of this call* (0.0 before
+    #: the first): the history decorrelated jitter grows from. It lives here, not in the
+    #: strategy, because one ``Retry`` (and its wait) serves many concurrent calls.
+    previous_wait: float = 0.0
 
 
 class _Stop:
@@ -94,7 +98,7 @@ def wait_fixed(seconds: float) -> _Wait:
 def wait_random(low: float, high: float, rng: random.Random | None = None) -> _Wait:
     if not 0 <= low <= high:
         raise ValueError(f"need 0 <= low <= high, got low={low!r}, high={high!r}")
-    rng = rng or random.Random()
+    rng = random.Random() if rng is None else rng
     return _Wait(lambda s: rng.uniform(low, high), f"wait_random({low:g}, {high:g})")
 
 
@@ -105,16 +109,14 @@ def wait_exponential(base: float = 0.1, factor: float = 2.0, max_delay: float = 
     _validate.number("base", base, minimum=0, inclusive=False)
     _validate.number("factor", factor, minimum=1, inclusive=True)
     _validate.choice("jitter", jitter, JITTERS)
-    rng = rng or random.Random()
-    previous = {"delay": base}
+    rng = random.Random() if rng is None else rng
 
     def compute(state: RetryState) -> float:
         if jitter == "decorrelated":
-            # Each retry's delay grows from the one before it; a new call starts again from base.
-            prev = base if state.attempt == 1 else previous["delay"]
-            delay = min(max_delay, rng.uniform(base, prev * 3))
-            previous["delay"] = delay
-            return delay
+            # Each retry's delay grows from the one before it in the same call (never from another
+            # call's, so nothing is kept here); a new call starts again from base.
+            prev = base if state.attempt == 1 else state.previous_wait
+            return min(max_delay, rng.uniform(base, prev * 3))
         try:
             cap = min(max_delay, base * factor ** (state.attempt - 1))
         except OverflowError:
@@ -161,6 +163,11 @@ def retry_after_of(error: BaseException) -> float | None:
         return None  # an HTTP-date Retry-After is rare between services; fall back to backoff
 
 
+def _first_given(*options: Any) -> Any:
+    """The first option that is not None (``a or b`` would also skip a falsy but valid one)."""
+    return next(option for option in options if option is not None)
+
+
 class Retry:
     """Call a function again on transient errors, with backoff, a time box and an optional budget."""
 
@@ -178,32 +185,36 @@ class Retry:
         asleep: Callable[[float], Any] | None = None,
         name: str = "default",
     ) -> None:
-        self.stop = stop or stop_after_attempt(3)
-        self.wait = wait or wait_exponential()
+        # ``is None``, not ``or``: a strategy object may be falsy (say, it defines __len__) and still
+        # be the one the caller chose.
+        self.stop = stop_after_attempt(3) if stop is None else stop
+        self.wait = wait_exponential() if wait is None else wait
         if not callable(retry_on):
             raise TypeError(f"retry_on must be a predicate taking the exception, got {retry_on!r}")
         self.retry_on, self.budget, self.before_sleep = retry_on, budget, before_sleep
         self.honour_retry_after, self.clock, self.name = honour_retry_after, clock, name
         # A clock with its own sleep (a ManualClock) is used for sleeping too, so tests never wait.
-        self._sleep = sleep or getattr(clock, "sleep", None) or time.sleep
-        self._asleep = asleep or getattr(clock, "asleep", None) or asyncio.sleep
+        self._sleep = _first_given(sleep, getattr(clock, "sleep", None), time.sleep)
+        self._asleep = _first_given(asleep, getattr(clock, "asleep", None), asyncio.sleep)
         self.events = EventPublisher()
 
     def __repr__(self) -> str:
         return f"Retry(stop={self.stop!r}, wait={self.wait!r})"
 
-    def _next_delay(self, attempt: int, start: float, error: BaseException) -> float | None:
-        """Seconds to wait before the next attempt, or None to give up and re-raise ``error``."""
+    def _next_delay(self, attempt: int, start: float, error: BaseException,
+                    previous_wait: float) -> tuple[float, float] | None:
+        """Seconds to wait before the next attempt and what the wait strategy said (the call
+        keeps that as its ``previous_wait``), or None to give up and re-raise ``error``."""
         if not self.retry_on(error):
             return None
         elapsed = self.clock() - start
-        state = RetryState(attempt, elapsed, error)
-        delay = self.wait(state)
+        waited = self.wait(RetryState(attempt, elapsed, error, 0.0, previous_wait))
+        delay = waited
         if self.honour_retry_after:
             asked = retry_after_of(error)
             if asked is not None:
                 delay = max(delay, asked)
-        state = RetryState(attempt, elapsed, error, delay)
+        state = RetryState(attempt, elapsed, error, delay, previous_wait)
         if self.stop(state):
             return None
         if self.budget is not None and not self.budget.try_spend():
@@ -214,7 +225,7 @@ class Retry:
         if self.events.wants("retry"):
             self.events.publish(Event(self.name, "retry", self.clock(), delay,
                                       {"attempt": attempt, "error": repr(error)}))
-        return delay
+        return delay, waited
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.budget is not None:
@@ -224,11 +235,12 @@ class Retry:
             return fn(*args, **kwargs)
         except Exception as error:  # the success path above costs one try block, nothing more
             last = error
-        attempt = 1
+        attempt, previous_wait = 1, 0.0  # per call: concurrent calls never share a history
         while True:
-            delay = self._next_delay(attempt, start, last)
-            if delay is None:
+            planned = self._next_delay(attempt, start, last, previous_wait)
+            if planned is None:
                 raise last
+            delay, previous_wait = planned
             self._sleep(delay)
             attempt += 1
             try:
@@ -244,11 +256,12 @@ class Retry:
             return await fn(*args, **kwargs)
         except Exception as error:
             last = error
-        attempt = 1
+        attempt, previous_wait = 1, 0.0  # per call: concurrent calls never share a history
         while True:
-            delay = self._next_delay(attempt, start, last)
-            if delay is None:
+            planned = self._next_delay(attempt, start, last, previous_wait)
+            if planned is None:
                 raise last
+            delay, previous_wait = planned
             await self._asleep(delay)
             attempt += 1
             try:
