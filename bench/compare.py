@@ -7,6 +7,8 @@ a temporary ``git worktree``). Every suite already reports each case as a ratio 
 floor or a peer measured beside it, so a per-repeat ratio is comparable across the two
 processes. The report is, per case, the median ratio of each side and their quotient
 (head / base; above 1 is better), flagged when it is worse by more than the tolerance.
+Rows that are absolute costs (microseconds, not a ratio) are shown for context only: they
+were measured in different processes at different moments, so nothing pairs them.
 
 Each side runs its own ``python -m bench SUITE --repeats 1`` and this module reads the rows
 of the table it prints, so a base commit whose bench predates this module still works.
@@ -106,13 +108,14 @@ def compare(suite: str, base: str, repeats: int, quick: bool, tolerance: float) 
             body.append((key, "-", f"{statistics.median(head_values):.3f}", "-", "new"))
             continue
         b, h = statistics.median(base_values), statistics.median(head_values)
-        better = runs["head"][0][key].higher_is_better
-        change = (h / b if better else b / h) if b and h else float("nan")
-        status = "WORSE" if change < 1 - tolerance else "ok"
+        paired = runs["head"][0][key].higher_is_better  # a ratio; a cost row is absolute
+        change = (h / b if paired else b / h) if b and h else float("nan")
+        status = ("WORSE" if change < 1 - tolerance else "ok") if paired else "info (unpaired)"
         worse += status == "WORSE"
         body.append((key, f"{b:.3f}", f"{h:.3f}", f"{change:.3f}", status))
     print(f"bench {suite}: base {base} vs head (working tree), {repeats} interleaved repeat(s) each; "
-          f"change = head/base for ratios, base/head for us costs; WORSE below {1 - tolerance:.2f}")
+          f"change = head/base for ratios (WORSE below {1 - tolerance:.2f}); base/head for absolute "
+          "us costs, which no reference pairs across runs (info only)")
     print(table(("row", "base", "head", "change", "status"), body, numeric=frozenset({1, 2, 3})))
     print(f"{worse} row(s) worse by more than {tolerance:.0%}")
     return 0
