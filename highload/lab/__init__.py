@@ -7,6 +7,10 @@ upstreams and the teaching database. Nothing here is for production use.
   breaker from a widely copied nginx guide, its bugs kept on purpose (lesson 09's "find the bug").
 * :mod:`highload.lab.flaky_upstream`: a FastAPI service that fails and stalls on demand, run
   behind nginx or a breaker (``python -m highload.lab.flaky_upstream``; needs the ``web`` extra).
+* :mod:`highload.lab.hung_payment`: lesson 09's hung payment service, as a model of the workers
+  it holds and as real threads a bulkhead has to contain.
+* :mod:`highload.lab.nginx_drills`: lesson 09's live nginx runs (kill servers one by one; watch
+  when a failed server gets a trial request).
 * :mod:`highload.lab.database`: SQLite with users, products and balances and an injected
   latency per query: the slow system of record the caches of lesson 03 sit in front of.
 

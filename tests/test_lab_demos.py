@@ -1,0 +1,66 @@
+"""The helpers lesson 09 runs instead of showing their plumbing: the hung-payment model, the
+bulkhead's hung threads, and the live nginx drills."""
+
+from __future__ import annotations
+
+import pytest
+
+from highload.lab.hung_payment import HungPayment, catalog, workers_held
+from highload.nginx import find_nginx
+from highload.resilience import Bulkhead
+
+needs_nginx = pytest.mark.skipif(find_nginx() is None, reason="nginx is not installed")
+
+
+def test_without_a_breaker_a_hung_payment_fills_the_pool_in_two_seconds():
+    held, pool_full = workers_held(3.0)
+    assert max(held) == 200
+    assert held[199] == 200 and held[198] == 199          # arrival 200 (t = 1.99 s) takes the last
+    # Full from t = 2 to 3 s and 5 to 6 s (a worker frees exactly as the next arrival comes, so
+    # float rounding decides an edge arrival or two): about 100 refused calls each time.
+    assert 200 <= pool_full <= 202
+
+
+def test_a_short_timeout_and_a_breaker_keep_the_pool_mostly_free():
+    held, pool_full = workers_held(0.5, breaker=5)
+    assert max(held) == 50 and pool_full == 0
+    assert held[-1] == 0                                   # the breaker refuses, nothing is held
+
+
+def test_workers_held_refuses_a_timeout_of_zero():
+    with pytest.raises(ValueError, match="timeout"):
+        workers_held(0)
+
+
+def test_hung_calls_hold_a_shared_pool_and_bulkheads_keep_the_catalog_served():
+    with HungPayment() as payment:
+        shared = Bulkhead(40, name="shared")
+        assert payment.flood(shared, 40) == 0
+        assert catalog(shared).startswith("refused")
+    with HungPayment() as payment:
+        own, rest = Bulkhead(20, name="payment"), Bulkhead(20, name="rest")
+        assert payment.flood(own, 40) == 20
+        assert catalog(rest) == "200 products"
+    assert catalog(own) == "200 products"                  # release gave every slot back
+
+
+@needs_nginx
+def test_failover_drill_answers_every_request_while_servers_die():
+    from highload.lab.nginx_drills import failover_drill
+
+    phases, disabled = failover_drill(requests=10)
+    assert list(phases) == ["both up", "A killed", "B killed"]
+    for seen in phases.values():
+        assert sum(seen.values()) == 10 and {status for status, _, _ in seen} == {200}
+    assert {name for _, name, _ in phases["B killed"]} == {"backup"}
+    assert len(disabled) == 2 and all(line.startswith("upstream server temporarily disabled")
+                                      for line in disabled)
+
+
+@needs_nginx
+def test_a_failed_server_gets_no_second_request_within_fail_timeout():
+    from highload.lab.nginx_drills import trial_times
+
+    # One second of requests, fail_timeout 2 s: the first request fails there, and nginx sends
+    # it nothing else inside the window.
+    assert trial_times(fail_timeout=2, seconds=1) == [0.0]
