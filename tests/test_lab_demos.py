@@ -1,5 +1,5 @@
-"""The helpers lesson 09 runs instead of showing their plumbing: the hung-payment model, the
-bulkhead's hung threads, and the live nginx drills."""
+"""The helpers lessons 08 and 09 run instead of showing their plumbing: the hung-payment model,
+the bulkhead's hung threads, the live nginx drills, and a tier's admitted requests per second."""
 
 from __future__ import annotations
 
@@ -64,3 +64,15 @@ def test_a_failed_server_gets_no_second_request_within_fail_timeout():
     # One second of requests, fail_timeout 2 s: the first request fails there, and nginx sends
     # it nothing else inside the window.
     assert trial_times(fail_timeout=2, seconds=1) == [0.0]
+
+
+def test_a_tier_serves_the_full_rate_until_its_bucket_is_empty_then_its_refill_rate():
+    from highload.lab.tiers import admitted_per_second
+    from highload.ratelimit import FREE, PREMIUM
+
+    free = admitted_per_second(FREE, rate=20, seconds=30)
+    assert free[:5] == [20] * 5 and free[-10:] == [1] * 10      # 100 tokens last 100 / 19 s
+    premium = admitted_per_second(PREMIUM, rate=20, seconds=150)
+    assert premium[:90] == [20] * 90 and premium[-10:] == [10] * 10
+    with pytest.raises(ValueError, match="rate"):
+        admitted_per_second(FREE, rate=0)
