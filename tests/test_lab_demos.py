@@ -76,3 +76,60 @@ def test_a_tier_serves_the_full_rate_until_its_bucket_is_empty_then_its_refill_r
     assert premium[:90] == [20] * 90 and premium[-10:] == [10] * 10
     with pytest.raises(ValueError, match="rate"):
         admitted_per_second(FREE, rate=0)
+
+
+# -- lesson 02 -------------------------------------------------------------------------------------
+
+
+class _Response:
+    def __init__(self, items, served_by="shop-1", upstreams="127.0.0.1:1, 127.0.0.1:2", status=200):
+        self._items, self.status_code = items, status
+        self.headers = {"x-served-by": served_by, "x-upstream-addr": upstreams}
+
+    def json(self):
+        return {"items": [{"sku": sku, "qty": qty} for sku, qty in self._items.items()]}
+
+
+def test_shop_visit_helpers_read_the_cart_and_name_the_servers_tried(capsys):
+    from highload.lab.shop_visits import cart_items, show_route, tried
+
+    response = _Response({"KB-001": 1, "MS-002": 2}, served_by="shop-2")
+    names = {"127.0.0.1:1": "shop-1", "127.0.0.1:2": "shop-2"}
+    assert cart_items(response) == {"KB-001": 1, "MS-002": 2}
+    assert tried(response, names) == "shop-1 -> shop-2"
+    assert tried(response, {}) == "127.0.0.1:1 -> 127.0.0.1:2"      # unknown addresses stay as they are
+    show_route(response, "open the cart", names)
+    assert capsys.readouterr().out.split() == ["open", "the", "cart", "200", "shop-2", "shop-1", "->",
+                                               "shop-2", "{'KB-001':", "1,", "'MS-002':", "2}"]
+
+
+def test_interleaved_calls_each_in_turn_and_reports_microseconds():
+    from highload.lab.timing import interleaved
+
+    order, now = [], [0]
+
+    def timer():
+        now[0] += 1000                                   # every reading is 1 µs after the last
+        return now[0]
+
+    samples = interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, rounds=3,
+                          timer=timer)
+    assert order == ["a", "b"] * 3
+    assert samples == {"a": [1.0] * 3, "b": [1.0] * 3}
+    with pytest.raises(ValueError, match="rounds"):
+        interleaved({"a": lambda: None}, rounds=0)
+
+
+def test_a_forged_token_is_readable_but_refused():
+    from highload.carts import CartTokenError, TokenCartStore
+    from highload.lab.cart_tokens import forge, read_payload, token_sizes
+
+    store = TokenCartStore(secret=b"k" * 32, max_age=3600)
+    token = store.add_item(None, "MN-003")
+    assert read_payload(token)["items"] == {"MN-003": 1}
+    forged = forge(token, lambda body: body["items"].update({"MN-003": 100}))
+    assert read_payload(forged)["items"] == {"MN-003": 100}
+    with pytest.raises(CartTokenError):
+        store.get_cart(forged)
+    sizes = token_sizes(store, lambda n: f"SKU-{n:06d}", items=20)
+    assert len(sizes) == 20 and all(a < b for a, b in zip(sizes, sizes[1:], strict=False))

@@ -11,6 +11,9 @@ upstreams and the teaching database. Nothing here is for production use.
   it holds and as real threads a bulkhead has to contain.
 * :mod:`highload.lab.nginx_drills`: lesson 09's live nginx runs (kill servers one by one; watch
   when a failed server gets a trial request).
+* :mod:`highload.lab.shop_visits`, :mod:`highload.lab.timing`, :mod:`highload.lab.cart_tokens`:
+  lesson 02's request printers, interleaved timing, and a look inside (and a forgery of) a
+  signed cart token.
 * :mod:`highload.lab.tiers`: lesson 08's tier chart (what a plan's bucket admits per second).
 * :mod:`highload.lab.database`: SQLite with users, products and balances and an injected
   latency per query: the slow system of record the caches of lesson 03 sit in front of.
