@@ -133,3 +133,39 @@ def test_a_forged_token_is_readable_but_refused():
         store.get_cart(forged)
     sizes = token_sizes(store, lambda n: f"SKU-{n:06d}", items=20)
     assert len(sizes) == 20 and all(a < b for a, b in zip(sizes, sizes[1:], strict=False))
+
+
+# -- lesson 03 -------------------------------------------------------------------------------------
+
+
+def test_interleaved_can_pass_the_round_number():
+    from highload.lab.timing import interleaved
+
+    seen = []
+    interleaved({"a": seen.append}, rounds=3, pass_round=True, timer=lambda: 0)
+    assert seen == [0, 1, 2]
+
+
+def test_time_reads_counts_the_queries_the_reads_cost():
+    from highload.lab.timing import time_reads
+
+    class Db:
+        queries = 0
+
+    db = Db()
+
+    def read(key):
+        db.queries += key != "cached"
+
+    seconds, queries = time_reads(read, ["a", "cached", "b"], db)
+    assert queries == 2 and seconds >= 0
+
+
+def test_writeback_crash_drill_loses_only_what_was_not_flushed():
+    from highload.lab.writeback_drill import crash_drill
+
+    lost_often, flushes_often = crash_drill(flush_interval=1, crash_at=30, seed=1)
+    lost_rarely, flushes_rarely = crash_drill(flush_interval=60, crash_at=30, seed=1)
+    assert flushes_rarely == 0 and lost_rarely > 250          # ~10 clicks/s for 30 s, none flushed
+    assert 25 <= flushes_often <= 30 and lost_often < 20      # one flush a second: at most ~1 s lost
+    assert crash_drill(flush_interval=1, crash_at=30, seed=1) == (lost_often, flushes_often)
