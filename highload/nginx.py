@@ -2,9 +2,13 @@
 
 Open-source nginx has no circuit breaker, but its upstream module gives a simple one:
 ``max_fails`` failures within ``fail_timeout`` take a server out of rotation for
-``fail_timeout``, ``proxy_next_upstream`` retries a failed request on the next server (at
-most ``proxy_next_upstream_tries`` servers), and a ``backup`` server only gets traffic once
-every primary is down. :func:`upstream_config` writes that setup, and :func:`run_nginx`
+``fail_timeout``; after that nginx lets exactly one trial request through per ``fail_timeout``
+(``ngx_http_upstream_get_peer`` marks the server checked), and one success puts it back.
+``proxy_next_upstream`` passes a failed request to the next server (at most
+``proxy_next_upstream_tries`` servers), but not a non-idempotent one (POST, PATCH, LOCK) that
+already reached an upstream, unless the conditions include ``non_idempotent`` (nginx >= 1.9.13):
+such a POST's failure reaches the client. When no server answers, the client gets 502 (refused,
+reset) or 504 (timed out). A ``backup`` server only gets traffic once every primary is down. :func:`upstream_config` writes that setup, and :func:`run_nginx`
 runs it::
 
     conf = upstream_config(["127.0.0.1:8001", "127.0.0.1:8002"], backup=["127.0.0.1:8003"])
@@ -132,11 +136,12 @@ def upstream_config(
     balance: str = "round_robin",
     sticky_cookie: str = "session",
 ) -> str:
-    """The seed's passive-health-check setup as a complete ``nginx.conf``.
+    """A passive-health-check setup (the usual nginx-guide one) as a complete ``nginx.conf``.
 
     One ``upstream`` with each primary as ``server ADDR max_fails=.. fail_timeout=..`` and
     each backup as ``server ADDR backup``, behind a ``server`` on ``listen_host:listen_port``
-    that proxies everything to it with ``proxy_next_upstream`` retries. Every response carries
+    that proxies everything to it with ``proxy_next_upstream`` retries (GET and other idempotent
+    methods only, unless ``next_upstream`` adds ``non_idempotent``). Every response carries
     ``X-Upstream-Addr`` and ``X-Upstream-Status`` (``$upstream_addr``/``$upstream_status``),
     so a client can see which servers were tried: ``"500, 200"`` means one retry.
     ``X-Forwarded-For`` and ``X-Real-IP`` are overwritten with the client's socket address

@@ -447,6 +447,8 @@ def test_lesson_00_capacity_calculator_renders_and_responds(lab, page):
     text_before = readout.inner_text()
     assert "115,741" in text_before and "17 servers" in text_before, text_before
     box.screenshot(path=str(ARTIFACTS / "lesson00-calculator.png"))
+    first = plot.evaluate("gd => gd.data.map(t => t.marker && t.marker.color)")[2]
+    assert first == "#ff7f0e", f"the first draw shows the 'your traffic' marker in {first!r}, not orange"
 
     data_before = _move_slider(page, slider, plot)  # peak factor 5.0 -> 7.5 in five steps of 0.5
     sync_api.expect(readout).to_contain_text("25 servers", timeout=30_000)

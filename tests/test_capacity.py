@@ -1,4 +1,4 @@
-"""highload.capacity: the seed's URL-shortener numbers, exact ceilings, Little's law, errors."""
+"""highload.capacity: the URL-shortener numbers of lessons 00 and 12, exact ceilings, Little's law, errors."""
 
 from __future__ import annotations
 

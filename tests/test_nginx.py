@@ -1,8 +1,8 @@
 """A real nginx in front of real uvicorn upstreams: passive health checks, retries and a backup.
 
-The seed's setup: ``max_fails=3 fail_timeout=30s`` per primary, ``proxy_next_upstream error
-timeout http_500 http_502 http_503`` with ``proxy_next_upstream_tries 2``, and a ``backup``
-server. Every upstream is ``python -m highload.lab.flaky_upstream`` in its own session, killed
+The usual passive-check setup: ``max_fails=3 fail_timeout=30s`` per primary,
+``proxy_next_upstream error timeout http_500 http_502 http_503`` with
+``proxy_next_upstream_tries 2``, and a ``backup`` server. Every upstream is ``python -m highload.lab.flaky_upstream`` in its own session, killed
 by process group when the test ends (or mid-test, to simulate a crash).
 """
 

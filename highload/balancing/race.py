@@ -27,7 +27,7 @@ from highload.balancing.algorithms import (
 )
 from highload.balancing.simulation import simulate
 
-# Seeds are checked once, for every engine.
+# Every engine's seed= is checked once, here.
 _seed = _simulate.check_seed
 
 __all__ = [

@@ -95,7 +95,8 @@ def flaky_app(*, failure_rate: float = 0.0, latency: float = 0.0, seed: int = 0,
 
     Routes:
 
-    - ``GET /``: ``200 {"served_by": name, "ok": true, "request": n}``, or ``failure_status``
+    - ``GET /`` (or ``POST /``, counted the same way): ``200 {"served_by": name, "ok": true,
+      "request": n}``, or ``failure_status``
       with ``{"served_by": name, "ok": false, "request": n, "error": "injected failure"}``.
       Request ``n`` fails when the ``n``-th draw of ``random.Random(seed)`` is below
       ``failure_rate``: 0 never fails, 1 always fails, and a seed fixes the pattern.
@@ -122,11 +123,12 @@ def flaky_app(*, failure_rate: float = 0.0, latency: float = 0.0, seed: int = 0,
     app = FastAPI(title=f"flaky downstream {name!r}")
     app.state.flaky = state
 
-    @app.get("/")
+    # POST answers like GET, so a test can see how nginx treats a non-idempotent request.
+    @app.api_route("/", methods=["GET", "POST"])
     async def serve() -> JSONResponse:
         state.requests += 1
         n = state.requests
-        # Draw before sleeping so the pattern depends only on the seed and the request's index.
+        # Draw before sleeping so the pattern depends only on seed= and the request's index.
         fails = state.rng.random() < state.failure_rate
         if state.latency > 0:
             await asyncio.sleep(state.latency)

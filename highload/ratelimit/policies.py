@@ -145,7 +145,7 @@ class SlidingWindowCounterPolicy(_WindowPolicy):
     _limiter = SlidingWindowCounter
 
 
-#: The seed's tiers: a free user may burst 100 and sustain 1 request/s (60/min);
+#: Two API tiers: a free user may burst 100 and sustain 1 request/s (60/min);
 #: a premium user may burst 1000 and sustain 10/s.
 FREE = TokenBucketPolicy(capacity=100, refill_rate=1, name="free")
 PREMIUM = TokenBucketPolicy(capacity=1000, refill_rate=10, name="premium")

@@ -1,5 +1,5 @@
 """Bulkheads: a per-dependency cap on concurrent calls, so one slow dependency cannot take
-every worker (the seed: 20 threads for payment, 20 for everything else)."""
+every worker (e.g. 20 threads for payment, 20 for everything else)."""
 
 from __future__ import annotations
 

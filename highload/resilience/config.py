@@ -10,7 +10,7 @@ from highload import _validate
 
 __all__ = ["BreakerConfig", "WINDOWS"]
 
-#: consecutive: open after N failures in a row (the seeds' semantics, the default).
+#: consecutive: open after N failures in a row (the classic breaker's semantics, the default).
 #: count: open when the failure (or slow-call) rate over the last N calls crosses a threshold.
 #: time: the same over the calls of the last N seconds.
 WINDOWS = ("consecutive", "count", "time")
@@ -56,7 +56,7 @@ class BreakerConfig:
     def from_dict(cls, values: dict) -> BreakerConfig:
         """Build from plain data (e.g. a YAML/JSON file); ``timeout`` is accepted for ``open_timeout``."""
         values = dict(values)
-        if "timeout" in values:  # the seeds' OpenResty configs call it timeout
+        if "timeout" in values:  # OpenResty breaker configs call it timeout
             values["open_timeout"] = values.pop("timeout")
         unknown = set(values) - set(cls.__dataclass_fields__)
         if unknown:

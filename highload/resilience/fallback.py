@@ -34,7 +34,7 @@ async def with_timeout(seconds: float, fn: Callable[..., Any], *args: Any, **kwa
 
 
 class Fallback:
-    """Serve the last good response for the same key (the seed's inventory cache), else a default.
+    """Serve the last good response for the same key (the inventory cache of an OpenResty gateway), else a default.
 
     ``call_with_source`` says where the answer came from: "live", "cache-fallback" or
     "default-fallback"; a web layer turns that into an ``X-Served-From`` header.
@@ -94,7 +94,7 @@ class Failover:
     """Active-passive failover: try ``endpoints`` in order, skipping any whose breaker is open.
 
     ``breakers`` maps an endpoint to its own :class:`CircuitBreaker` (one per upstream, never
-    one for the whole pool: the seed's common mistake).
+    one for the whole pool: a common mistake).
     """
 
     def __init__(self, endpoints: Sequence[Any], *, breakers: dict[Any, Any] | None = None,

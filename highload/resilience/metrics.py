@@ -1,4 +1,4 @@
-"""Per-breaker metrics: the seed's monitoring list (request rate, error rate, rejections,
+"""Per-breaker metrics: what a breaker dashboard should show (request rate, error rate, rejections,
 latency percentiles, state changes) as one snapshot."""
 
 from __future__ import annotations

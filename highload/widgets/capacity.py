@@ -198,17 +198,18 @@ class CapacityCalculator(Panel):
             average_line.x, average_line.y = plan.traffic, plan.average_curve
             here.x, here.y = [plan.requests_per_day], [plan.servers]
             here.text = [f"{plan.servers:,} servers"]
-            # A batch sends one restyle for all traces, and a trace that is not given a property
-            # gets null, which plotly.js reads as "back to the default": so the marker restates its colour.
-            here.marker.color = PEAK
             values = [plan.average_rps, plan.peak_rps, plan.usable_rps, plan.fleet_rps]
             bars.x = ["average", "peak", f"fleet at {1 - plan.headroom:.0%}", "fleet at 100%"]
             bars.y = values
             bars.text = [f"{v:,.0f}" for v in values]
-            bars.marker.color = [AVERAGE, PEAK, USABLE if plan.usable_rps >= plan.peak_rps * (1 - 1e-12)
-                                 else SHORT, FULL]
             # .text: assigning a string would drop the title font
             self.figure.layout.title.text = (
                 f"{self._impl_name()}({plan.requests_per_day:_.0f}, {plan.peak_factor:g}, "
                 f"{plan.capacity_per_server:_.0f}, headroom={plan.headroom:g}) = {plan.servers:,}"
             )
+        # Outside the batch: a batch sends one restyle for every trace, padding the traces that
+        # did not set marker.color, and the front end resets a padded trace to plotly's default
+        # colour. Set alone, the bars' colours go to the bars only, and "your traffic" keeps the
+        # orange it was created with from the first draw on.
+        bars.marker.color = [AVERAGE, PEAK, USABLE if plan.usable_rps >= plan.peak_rps * (1 - 1e-12)
+                             else SHORT, FULL]
