@@ -4,8 +4,9 @@ closed --(failures reach the threshold)--> open --(open_timeout passes)--> half_
 half_open --(success_threshold trials succeed)--> closed;  half_open --(a trial fails)--> open
 
 Half-open admits at most ``half_open_max_calls`` trials *in flight*; a finished trial frees its
-slot. (Counting admitted trials instead, as the seed's OpenResty breaker does, can leave the
-circuit half-open forever when success_threshold > half_open_max_calls.) Each period of a
+slot. (Counting admitted trials instead, as the OpenResty breaker from a widely copied nginx
+guide does, can leave the circuit half-open forever when success_threshold >
+half_open_max_calls + 1.) Each period of a
 state is a new *generation*: a call that finishes in a later generation than it started is
 ignored, so a slow trial from an old half-open period cannot close or re-open a newer one.
 
