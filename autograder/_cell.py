@@ -37,7 +37,8 @@ _CLEAN_BUILTINS = dict(vars(builtins))
 
 def emit(**record) -> None:
     try:
-        _CHANNEL.write(f"{_TOKEN} {json.dumps(record)}\n")
+        # The pid tells the parent which process is the grader: a fork of it knows the token too.
+        _CHANNEL.write(f"{_TOKEN} {json.dumps({**record, 'pid': os.getpid()})}\n")
         _CHANNEL.flush()
     except Exception:  # a closed channel: the parent records the cell as ended early
         pass
@@ -125,7 +126,7 @@ def _audit(event: str, args) -> None:
     State.in_hook.on = True
     try:
         frame = sys._getframe(1)
-        for _ in range(3):
+        for _ in range(2):
             if frame is None:
                 break
             if frame.f_code.co_filename.startswith("<cell"):
@@ -168,6 +169,9 @@ def _run_student_code(namespace: dict) -> None:
         if name in skip:
             continue
         _exec_cell(name, source, namespace, record=True)
+    for value in list(namespace.values()):
+        if isinstance(value, type):
+            _guard(value)
     if "visible asserts" not in skip:
         _exec_cell("visible asserts", JOB["visible"], namespace, record=False)
 
@@ -238,14 +242,21 @@ class Plugin:
         sys.stdout = sys.stderr = CappedOutput(1, limits["output_bytes"])
         namespace = {"__name__": "__main__", "__builtins__": builtins}
         sys.addaudithook(_audit)
+        # Graded code has no reason to fork, and a fork of this process is a second grader:
+        # the copy ends at once (a fork bomb stops at the process limit, its zombies counted).
+        os.register_at_fork(after_in_child=lambda: os._exit(0))
         _run_student_code(namespace)
         for i, run in enumerate(self.runs):
             try:
                 self.targets[i] = eval(run["target"], {"types": types, "__builtins__": _CLEAN_BUILTINS}, namespace)
+                _guard(self.targets[i])
             except BaseException as exc:  # noqa: BLE001
                 emit(k="note", text=f"target {run['target']!r}: {_describe(exc)}")
 
     def pytest_runtest_protocol(self, item, nextitem):
+        if self._run_of(item.path) not in self.targets:
+            emit(k="result", name=item.name, passed=False, message="not run: the answer did not define the target")
+            return True
         _arm(item.name)
 
     def pytest_runtest_logreport(self, report):
@@ -255,6 +266,38 @@ class Plugin:
             emit(k="result", name=name, passed=report.passed, message="" if report.passed else _first_line(report))
         if report.when == "teardown":
             _disarm()
+
+
+def _own_eq(value) -> bool:
+    """A value of a class defined by graded code that decides == itself (an always-equal object
+    would pass every ``assert result == expected``); the contracts return plain values."""
+    kind = type(value)
+    return (getattr(kind, "__module__", "") == "__main__" and not isinstance(value, BaseException)
+            and any("__eq__" in vars(k) for k in kind.__mro__[:-1]))
+
+
+def _checked(function):
+    def call(*args, **kwargs):
+        value = function(*args, **kwargs)
+        if _own_eq(value):
+            raise TypeError(f"{getattr(function, '__name__', 'a method')}() returned a {type(value).__name__} "
+                            "with its own ==: return a plain value")
+        return value
+    return call
+
+
+def _guard(target) -> None:
+    """Check what the methods and properties of graded classes return (see ``_own_eq``)."""
+    classes = [target] if isinstance(target, type) else \
+        [v for v in vars(target).values() if isinstance(v, type)] if hasattr(target, "__dict__") else []
+    for cls in classes:
+        if cls.__module__ != "__main__":
+            continue
+        for name, attr in list(vars(cls).items()):
+            if isinstance(attr, property) and attr.fget is not None:
+                setattr(cls, name, property(_checked(attr.fget), attr.fset, attr.fdel, attr.__doc__))
+            elif isinstance(attr, types.FunctionType) and not (name.startswith("__") and name != "__call__"):
+                setattr(cls, name, _checked(attr))
 
 
 def _first_line(report) -> str:
