@@ -1,7 +1,7 @@
 """nbgrader configuration for the course. Run nbgrader from this folder (the repo root).
 
-solutions/ holds the source notebooks, exercises/ the generated release (committed);
-everything nbgrader writes while grading goes under the gitignored grading/ folder.
+solutions/ holds the source notebooks, exercises/ the generated release (committed, written
+only by `make release`); everything nbgrader writes goes under the gitignored grading/ folder.
 """
 
 import os
@@ -19,7 +19,9 @@ c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = "highload"
 c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "exercises"
+# nbgrader commands generate into a scratch folder: `generate_assignment --force` deletes its
+# target first, and exercises/ is committed. `make release` alone writes exercises/.
+c.CourseDirectory.release_directory = "grading/release"
 c.CourseDirectory.submitted_directory = "grading/submitted"
 c.CourseDirectory.autograded_directory = "grading/autograded"
 c.CourseDirectory.feedback_directory = "grading/feedback"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from .release import assignments, nbgrader
+from .release import SCRATCH_RELEASE, assignments, nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,7 +107,7 @@ def run(course: Path | None = None, only: tuple[str, ...] = ()) -> list[Result]:
     for assignment in assignments(course):
         nbgrader(course, "generate_assignment", assignment, "--force")
         name = f"{assignment}.ipynb"
-        release = course / "exercises" / assignment / name
+        release = course / SCRATCH_RELEASE / assignment / name
         source = course / "solutions" / assignment / name
         submitted[assignment] = []
         for student, bugs in _students(assignment).items():

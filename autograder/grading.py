@@ -50,7 +50,7 @@ class Limits:
     file_mb: int = 16           # largest file graded code may write
     processes: int = 16         # processes and threads of the cell's uid
     output_bytes: int = 4096    # graded code's stdout + stderr kept for the report
-    wall_backstop: float = 600  # never part of scoring: only stops a process stuck off-CPU
+    wall_backstop: float = 300  # never part of scoring: only stops a process stuck off-CPU (sleeping)
 
 
 @dataclass(frozen=True)
@@ -210,10 +210,12 @@ def _attempt(job: CellJob, limits: Limits, skip: list[str], result: CellResult) 
             proc.stdin.close()
         except BrokenPipeError:
             pass
+        backstop = False
         try:
             proc.wait(timeout=limits.wall_backstop)
         except subprocess.TimeoutExpired:
-            result.notes.append("stopped by the wall-clock backstop (waiting, not computing)")
+            backstop = True
+            result.notes.append(f"stopped after {limits.wall_backstop:g} s of waiting (the wall-clock backstop)")
         # Whatever the cell started (a fork bomb's children hold the channel open) dies with it.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -255,8 +257,9 @@ def _attempt(job: CellJob, limits: Limits, skip: list[str], result: CellResult) 
         return current, True
     if current is not None and current not in result.outcomes:
         killed_by = -proc.returncode if proc.returncode and proc.returncode < 0 else None
-        cpu_out = killed_by in (signal.SIGKILL, signal.SIGXCPU)  # the cell's CPU limit
-        why = f"the cell's CPU limit ({limits.group_cpu:g} s) ran out" if cpu_out else \
+        cpu_out = backstop or killed_by in (signal.SIGKILL, signal.SIGXCPU)  # the cell's CPU limit
+        why = "timeout: the wall-clock backstop" if backstop else \
+            f"timeout: the cell's CPU limit ({limits.group_cpu:g} s) ran out" if cpu_out else \
             f"ended the grading process (exit status {proc.returncode})"
         result.outcomes[current] = Outcome(current, False, why)
         return current, cpu_out
