@@ -230,7 +230,9 @@ class Plugin:
 
     def pytest_collectreport(self, report):
         if report.failed:
-            emit(k="result", name="suite collection", passed=False, message=str(report.longrepr)[:300])
+            # Only the last line (the exception): the traceback above it quotes the suite's source.
+            lines = [line for line in str(report.longrepr).splitlines() if line.strip()]
+            emit(k="result", name="suite collection", passed=False, message=(lines or ["failed"])[-1][:300])
 
     def pytest_collection_finish(self, session):
         # The suite is in memory now: no file copy may exist while code under test runs.
@@ -240,7 +242,12 @@ class Plugin:
             del sys.modules[name]
         _drop_privileges()
         sys.stdout = sys.stderr = CappedOutput(1, limits["output_bytes"])
-        namespace = {"__name__": "__main__", "__builtins__": builtins}
+        # Graded code runs in a module named __main__, as in a notebook, so a suite can find the
+        # names defined next to the target (CircuitOpenError next to CircuitBreaker).
+        main_module = types.ModuleType("__main__")
+        main_module.__builtins__ = builtins
+        sys.modules["__main__"] = main_module
+        namespace = main_module.__dict__
         sys.addaudithook(_audit)
         # Graded code has no reason to fork, and a fork of this process is a second grader:
         # the copy ends at once (a fork bomb stops at the process limit, its zombies counted).

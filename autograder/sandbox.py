@@ -77,10 +77,16 @@ def _bwrap_argv(lib: Path, code: str | None = None) -> list[str]:
             argv += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--ro-bind", str(base), "/py", "--ro-bind", str(site), "/site", "--ro-bind", str(lib), "/graded",
+    # The interpreter at its own path: its rpath finds its libpython there (at another path the
+    # loader would pick up whichever libpython /usr has). bwrap creates missing parents 0700.
+    for parent in reversed(base.parents[:-1]):
+        if not str(parent).startswith("/usr"):
+            argv += ["--perms", "0755", "--dir", str(parent)]
+    argv += ["--ro-bind", str(base), str(base), "--ro-bind", str(site), "/site", "--ro-bind", str(lib), "/graded",
              "--ro-bind", str(CELL), "/grader/cell.py", "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
              "--size", str(TMPFS_BYTES), "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp",
-             f"/py/bin/{python}", "-I", "-S", "-c", _bootstrap(["/graded", *_stdlib("/py"), "/site"], "/grader/cell.py", code)]
+             str(base / "bin" / python), "-I", "-S", "-c",
+             _bootstrap(["/graded", *_stdlib(str(base)), "/site"], "/grader/cell.py", code)]
     return argv
 
 
@@ -108,7 +114,9 @@ def bwrap_works() -> bool:
     """Probe once: a container's seccomp policy may forbid the namespaces bubblewrap needs."""
     if not Path(BWRAP).exists():
         return False
-    argv = _bwrap_argv(stripped_highload(), "import pytest, highload.clock, os; os.setuid(os.getuid())")
+    # The same interpreter build must run inside (not a system libpython of another patch level).
+    argv = _bwrap_argv(stripped_highload(), "import pytest, highload.clock, os; os.setuid(os.getuid()); "
+                       f"sys.exit(sys.version_info[:3] != {tuple(sys.version_info[:3])!r})")
     try:
         return subprocess.run(argv, capture_output=True, timeout=120).returncode == 0
     except (OSError, subprocess.SubprocessError):
