@@ -5,11 +5,12 @@ PY    := $(VENV)/bin/python
 # nbgrader runs `alembic` by name, and the lab runs `jupyter`: the venv's bin must lead PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: lab test test-fast grade-demo bench release venv clean help
+.PHONY: lab test test-fast grade grade-demo bench release venv clean help
 
 help:
 	@echo "make lab         set up .venv, start Redis if installed, open JupyterLab on the course"
 	@echo "make test        set up .venv and run every test (package, Redis, notebooks, grading, browser)"
+	@echo "make grade       autograde grading/submitted/<student>/<assignment>/ into grading/grades.csv and feedback"
 	@echo "make grade-demo  nbgrader end to end on three synthetic submissions, then print scores"
 	@echo "make bench       python -m bench ratelimit, resilience, scaling and cache (needs redis-server, nginx, wrk)"
 	@echo "make release     regenerate exercises/ from solutions/ with nbgrader"
@@ -33,6 +34,9 @@ test: venv
 
 test-fast: venv
 	$(PY) -m pytest tests -m "not browser and not grading and not notebooks"
+
+grade: $(VENV)/.installed-course
+	$(PY) -m autograder.instructor
 
 grade-demo: venv
 	$(PY) -m autograder.demo

@@ -1,9 +1,13 @@
 """Hidden-test runner: the same pytest suites prove the reference package and grade students.
 
-In a graded notebook cell::
+In a graded notebook cell, between the hidden-test markers::
 
     import autograder
     autograder.run("token_bucket", TokenBucket, group="refill")
+
+``nbgrader autograde`` never executes that call: ``autograder.grading.GradeCells`` parses it and
+runs the group in a sandboxed interpreter of its own (see ``grading.py``). Executed in a kernel
+(the lab, ``nbgrader validate``), it runs the group in place and prints the report.
 
 From the shell (exit 0 only if every hidden test passes)::
 

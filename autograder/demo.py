@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from .release import assignments, nbgrader
+from .release import SCRATCH_RELEASE, assignments, nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,16 +97,17 @@ def _students(assignment: str) -> dict[str, dict[str, tuple[str, str]] | None]:
     return students
 
 
-def run(course: Path | None = None) -> list[Result]:
+def run(course: Path | None = None, only: tuple[str, ...] = ()) -> list[Result]:
     course = course or ROOT / "grading" / "demo"
     shutil.rmtree(course, ignore_errors=True)
-    shutil.copytree(ROOT / "solutions", course / "solutions")
+    shutil.copytree(ROOT / "solutions", course / "solutions",
+                    ignore=lambda d, names: [n for n in names if only and Path(d) == ROOT / "solutions" and n not in only])
 
     submitted: dict[str, list[str]] = {}
     for assignment in assignments(course):
         nbgrader(course, "generate_assignment", assignment, "--force")
         name = f"{assignment}.ipynb"
-        release = course / "exercises" / assignment / name
+        release = course / SCRATCH_RELEASE / assignment / name
         source = course / "solutions" / assignment / name
         submitted[assignment] = []
         for student, bugs in _students(assignment).items():

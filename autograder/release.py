@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Where nbgrader commands generate a release (nbgrader_config.py); exercises/ is written only by generate().
+SCRATCH_RELEASE = "grading/release"
 
 
 def assignments(root: Path = ROOT) -> list[str]:
@@ -32,7 +34,7 @@ def nbgrader(course: Path, *args: str) -> None:
 def generate(course: Path = ROOT) -> None:
     """Write ``course/exercises/<assignment>/`` from ``course/solutions/<assignment>/``."""
     for assignment in assignments(course):
-        nbgrader(course, "generate_assignment", assignment, "--force")
+        nbgrader(course, "generate_assignment", assignment, "--force", "--CourseDirectory.release_directory=exercises")
 
 
 def main() -> int:

@@ -337,6 +337,21 @@ class _DecorrelatedUncapped(Backoff):
         return super().jittered(jitter, cap, prev, base, math.inf, rng)
 
 
+class _DecorrelatedKeepsUncappedDraw(Backoff):
+    """A learner's slip: prev is the uncapped draw, so nearly every delay sits at max_delay."""
+
+    def __call__(self, attempts, base, factor=2.0, max_delay=math.inf, jitter="none", rng=None):
+        if jitter != "decorrelated":
+            return super().__call__(attempts, base, factor, max_delay, jitter, rng)
+        self.validate(attempts, base, factor, jitter)
+        rng = rng if rng is not None else random.Random()
+        delays, prev = [], base
+        for _ in range(attempts):
+            prev = self.uniform(rng, base, prev * 3)
+            delays.append(min(max_delay, prev))
+        return delays
+
+
 class _IgnoresRngSeed(Backoff):
     def uniform(self, rng, low, high):
         return random.uniform(low, high)
@@ -378,6 +393,7 @@ jitter_before_cap = _as_function(_JitterBeforeCap, "jitter_before_cap")
 decorrelated_ignores_prev = _as_function(_DecorrelatedIgnoresPrev, "decorrelated_ignores_prev")
 decorrelated_from_cap = _as_function(_DecorrelatedFromCap, "decorrelated_from_cap")
 decorrelated_uncapped = _as_function(_DecorrelatedUncapped, "decorrelated_uncapped")
+decorrelated_keeps_uncapped_draw = _as_function(_DecorrelatedKeepsUncappedDraw, "decorrelated_keeps_uncapped_draw")
 ignores_rng_seed = _as_function(_IgnoresRngSeed, "ignores_rng_seed")
 fixed_seed = _as_function(_FixedSeed, "fixed_seed")
 no_validation = _as_function(_NoValidation, "no_validation")
@@ -386,6 +402,7 @@ rejects_infinite_max_delay = _as_function(_RejectsInfiniteMaxDelay, "rejects_inf
 
 BROKEN_BACKOFFS = [
     first_delay_times_factor, overflows, full_jitter_up_to_base, equal_jitter_like_full, jitter_before_cap,
-    decorrelated_ignores_prev, decorrelated_from_cap, decorrelated_uncapped, ignores_rng_seed, fixed_seed,
+    decorrelated_ignores_prev, decorrelated_from_cap, decorrelated_uncapped, decorrelated_keeps_uncapped_draw,
+    ignores_rng_seed, fixed_seed,
     no_validation, validates_only_when_used, rejects_infinite_max_delay,
 ]

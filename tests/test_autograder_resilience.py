@@ -46,6 +46,7 @@ BACKOFF_CLAUSE = {
     "decorrelated_ignores_prev": "test_decorrelated_grows_from_the_previous_delay",
     "decorrelated_from_cap": "test_decorrelated_stays_between_base_and_three_times_the_previous_delay",
     "decorrelated_uncapped": "test_decorrelated_is_capped_at_max_delay",
+    "decorrelated_keeps_uncapped_draw": "test_decorrelated_remembers_the_capped_delay",
     "ignores_rng_seed": "test_same_seed_gives_the_same_delays[full]",
     "fixed_seed": "test_different_seeds_give_different_delays[full]",
     "no_validation": "test_invalid_arguments_are_value_errors[base=0]",

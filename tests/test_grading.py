@@ -100,3 +100,29 @@ def test_grade_demo_scores_and_feedback(tmp_path):
         leaked = [line for line in _solution_lines(source) if line in untouched]
         assert not leaked, f"{assignment}: feedback reveals the solution: {leaked[:3]}"
     print(json.dumps({a: {s: r.score for s, r in st.items()} for a, st in by_assignment.items()}))
+
+
+@pytest.mark.timeout(600)
+def test_make_grade_from_a_fresh_clone_grades_into_grading_and_never_touches_exercises(tmp_path):
+    """`make grade` on a one-assignment course: grades.csv under grading/, exercises/ unchanged,
+    and a committed release that drifted from solutions/ stops it."""
+    from autograder import instructor
+
+    assignment = "08_rate_limiting"
+    name = f"{assignment}.ipynb"
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(ROOT / folder / assignment, tmp_path / folder / assignment)
+    committed = (tmp_path / "exercises" / assignment / name).read_bytes()
+    student = tmp_path / "grading" / "submitted" / "ada" / assignment
+    student.mkdir(parents=True)
+    shutil.copy(tmp_path / "exercises" / assignment / name, student / name)  # untouched: 0 points
+    assert instructor.grade(tmp_path) == 0
+    assert (tmp_path / "exercises" / assignment / name).read_bytes() == committed
+    rows = (tmp_path / "grading" / "grades.csv").read_text().splitlines()
+    assert rows[0].startswith("assignment,") and any(",ada," in row for row in rows[1:]), rows
+    assert (tmp_path / "grading" / "feedback" / "ada" / assignment / f"{assignment}.html").exists()
+
+    nb = nbformat.read(tmp_path / "exercises" / assignment / name, 4)
+    nb.cells[0].source += "\nstale"
+    nbformat.write(nb, tmp_path / "exercises" / assignment / name)
+    assert instructor.grade(tmp_path) == 1

@@ -291,6 +291,15 @@ def test_decorrelated_is_capped_at_max_delay(target):
 
 
 @jitter
+def test_decorrelated_remembers_the_capped_delay(target):
+    # prev is the delay returned: keeping the uncapped draw pins nearly every delay at the cap.
+    delays = target(5000, 1, 2, 10, "decorrelated", random.Random(9))
+    share = delays.count(10) / len(delays)
+    assert share < 0.75, (f"{share:.0%} of the delays equal max_delay; about half do when prev is the previous "
+                          "delay returned (capped), nearly all when prev keeps the uncapped draw")
+
+
+@jitter
 @GRADING
 @given(mode=st.sampled_from(RANDOM), attempts=st.integers(0, 40), base=st.sampled_from([0.25, 0.5, 1, 3]),
        factor=st.sampled_from([1, 1.5, 2, 4]), max_delay=st.sampled_from([0.5, 4, 60, math.inf]),
