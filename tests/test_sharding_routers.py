@@ -180,6 +180,14 @@ def test_bounded_load_never_exceeds_its_cap_under_a_hot_range():
     assert peak_to_mean(ring.loads) <= 1.25
 
 
+def test_bounded_load_spreads_requests_for_one_hot_item():
+    ring = BoundedLoadRing(NODES, epsilon=0.25)
+    owner = ConsistentHashRing(NODES).get_node("product:7")
+    placed = [ring.assign(("request", i), route="product:7") for i in range(100)]
+    assert placed[0] == owner, "the first request goes to the item's own node"
+    assert max(ring.loads.values()) <= ring.capacity(100) and len(set(placed)) > 1
+
+
 def test_bounded_load_assign_is_idempotent_and_release_frees():
     ring = BoundedLoadRing(NODES, epsilon=0.5)
     node = ring.assign("k")

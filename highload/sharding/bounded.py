@@ -46,14 +46,19 @@ class BoundedLoadRing:
         """Where ``key`` is now, or ``None`` if it is not assigned."""
         return self._where.get(key)
 
-    def assign(self, key: Hashable) -> str:
-        """Place ``key`` (idempotent: an assigned key stays where it is)."""
+    def assign(self, key: Hashable, route: Hashable | None = None) -> str:
+        """Place ``key`` (idempotent: an assigned key stays where it is).
+
+        ``route`` is where on the ring it starts looking (default: ``key`` itself). Pass the
+        requested item as ``route`` and a request id as ``key`` to spread the requests for one
+        hot item over the nodes that follow it, as load balancers using this algorithm do.
+        """
         if key in self._where:
             return self._where[key]
         if not self._load:
             raise LookupError("the ring has no nodes: add_node() first")
         cap = self.capacity()
-        for node in self._ring.walk(key):
+        for node in self._ring.walk(key if route is None else route):
             if self._load[node] < cap:
                 self._load[node] += 1
                 self._where[key] = node
