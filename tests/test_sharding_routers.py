@@ -159,6 +159,8 @@ def test_plan_reports_loads_flows_and_the_ideal():
     assert sum(p.flows().values()) == len(p.moves)
     assert p.ideal_fraction == pytest.approx(0.25)
     assert p.vs_ideal == pytest.approx(p.moved_fraction / 0.25)
+    assert p.peak_to_mean_before == peak_to_mean([p.load_before[n] for n in NODES[:3]]), "the joining node's 0 is not averaged in"
+    assert p.peak_to_mean_after == peak_to_mean(p.load_after)
 
 
 def test_maglev_is_balanced_and_validates_its_table():

@@ -14,6 +14,7 @@ Ports: the cluster bus listens on port + 10000, so every node's port P is drawn 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import random
 import shutil
@@ -124,6 +125,8 @@ class LocalCluster:
         if not self._server or not self._cli:
             raise ClusterUnavailable(INSTALL_HINT)
         self._root = Path(tempfile.mkdtemp(prefix="highload-cluster-"))
+        # A notebook kernel that exits without stop() must not leave servers behind.
+        atexit.register(self.stop)
         try:
             count = self.masters_count * (1 + self.replicas)
             for port in cluster_ports(count):
@@ -149,6 +152,7 @@ class LocalCluster:
             if node.process is not None:
                 kill_group(node.process)
         self.nodes = []
+        atexit.unregister(self.stop)
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None

@@ -23,8 +23,19 @@ class Plan:
     moves: list[Move]
     keys: int
     ideal_fraction: float
-    load_before: dict[str, int]
+    load_before: dict[str, int]  # every node of either layout (a joining node shows 0)
     load_after: dict[str, int]
+    nodes_before: frozenset[str] = frozenset()
+    nodes_after: frozenset[str] = frozenset()
+
+    @property
+    def peak_to_mean_before(self) -> float:
+        """Balance of the old layout, over its own nodes only."""
+        return peak_to_mean([self.load_before[n] for n in self.nodes_before])
+
+    @property
+    def peak_to_mean_after(self) -> float:
+        return peak_to_mean([self.load_after[n] for n in self.nodes_after])
 
     @property
     def moved_fraction(self) -> float:
@@ -61,7 +72,8 @@ def plan(old: Router, new: Router, keys: Iterable[Hashable]) -> Plan:
     for n in old.nodes | new.nodes:  # a node joining or leaving shows as 0 on one side
         before.setdefault(n, 0)
         after.setdefault(n, 0)
-    return Plan(moves, count, ideal_fraction(old.nodes, new.nodes), dict(before), dict(after))
+    return Plan(moves, count, ideal_fraction(old.nodes, new.nodes), dict(before), dict(after),
+                frozenset(old.nodes), frozenset(new.nodes))
 
 
 def peak_to_mean(load: dict[str, int] | Iterable[int]) -> float:
