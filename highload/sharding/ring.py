@@ -33,6 +33,7 @@ class ConsistentHashRing:
         # Two parallel lists make the lookup one bisect on ints and one index.
         self._points: list[int] = []
         self._owners: list[str] = []
+        self._wrapped: list[str] = []
         for node in unique_nodes(nodes):
             self._insert(node)
         self._rebuild()
@@ -65,8 +66,8 @@ class ConsistentHashRing:
         """The owner of the first point at or after hash(key), wrapping to the smallest."""
         if not self._points:
             raise LookupError("the ring has no nodes: add_node() first")
-        i = bisect_left(self._points, self.hash_fn(key if type(key) is str else str(key)))
-        return self._owners[i if i < len(self._points) else 0]
+        # _wrapped ends with the first owner again, so "past the last point" needs no branch.
+        return self._wrapped[bisect_left(self._points, self.hash_fn(key if type(key) is str else str(key)))]
 
     def walk(self, key: Hashable) -> Iterator[str]:
         """Distinct nodes clockwise from the key's position: its owner first, then the fallbacks
@@ -97,3 +98,4 @@ class ConsistentHashRing:
         self._ring.sort()
         self._points = [p for p, _ in self._ring]
         self._owners = [n for _, n in self._ring]
+        self._wrapped = self._owners + self._owners[:1]
