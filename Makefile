@@ -12,7 +12,7 @@ help:
 	@echo "make test        set up .venv and run every test (package, Redis, notebooks, grading, browser)"
 	@echo "make grade       autograde grading/submitted/<student>/<assignment>/ into grading/grades.csv and feedback"
 	@echo "make grade-demo  nbgrader end to end on three synthetic submissions, then print scores"
-	@echo "make bench       python -m bench ratelimit, resilience, scaling and cache (needs redis-server, nginx, wrk)"
+	@echo "make bench       python -m bench ratelimit, resilience, scaling, cache and sharding (needs redis-server, nginx, wrk)"
 	@echo "make release     regenerate exercises/ from solutions/ with nbgrader"
 
 venv: $(VENV)/.installed-dev
@@ -46,6 +46,7 @@ bench: venv
 	$(PY) -m bench resilience
 	$(PY) -m bench scaling
 	$(PY) -m bench cache
+	$(PY) -m bench sharding
 
 release: venv
 	$(PY) -m autograder.release

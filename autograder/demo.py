@@ -43,6 +43,10 @@ BUGS: dict[str, dict[str, tuple[str, str]]] = {
         "cache_aside": ("self._entries[key] = (value, self.clock())",
                         "self._entries[key] = (value, now)"),
     },
+    # A key that lands exactly on a vnode skips it: "first position > hash" instead of ">=".
+    "05_sharding": {
+        "ring": ('i = bisect_left(self._ring, (h, ""))', 'i = bisect_left(self._ring, (h + 1, ""))'),
+    },
     # A refill that is not capped at capacity.
     "08_rate_limiting": {
         "token_bucket": ("min(self.capacity, self._tokens + (now - self._last) * self.refill_rate)",

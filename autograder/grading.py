@@ -20,7 +20,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -331,7 +330,7 @@ class GradeCells(NbGraderPreprocessor):
             self.log.warning("grading without bubblewrap; lost guarantees: %s", "; ".join(sandbox.LOST_WITHOUT_BWRAP))
         with ThreadPoolExecutor(self.workers or os.cpu_count() or 1) as pool:
             results = list(pool.map(lambda ij: grade_cell(ij[1], limits), jobs))
-        for (index, _), result in zip(jobs, results):
+        for (index, _), result in zip(jobs, results, strict=True):
             cell = nb.cells[index]
             cell.execution_count = 1
             cell.outputs = [

@@ -36,7 +36,7 @@ def stripped_highload() -> Path:
     return _stripped(str(ROOT / "highload"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _stripped(source: str) -> Path:
     lib = Path(tempfile.mkdtemp(prefix="highload-graded-"))
     package = lib / "highload"
@@ -109,7 +109,7 @@ def _process_argv(lib: Path) -> list[str]:
     return [sys.executable, "-I", "-S", "-c", _bootstrap([str(lib), *_stdlib(str(base)), str(site)], str(CELL))]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bwrap_works() -> bool:
     """Probe once: a container's seccomp policy may forbid the namespaces bubblewrap needs."""
     if not Path(BWRAP).exists():

@@ -73,7 +73,7 @@ def run(settings: Settings) -> int:
             for label, config, times in sides if repeat % 2 == 0 else sides[::-1]:
                 progress(f"repeat {repeat + 1}/{repeats}: {label} grader, {SUBMISSIONS} submissions")
                 times.append(_autograde(root, config))
-    ratios = [n / o for n, o in zip(new, old)]
+    ratios = [n / o for n, o in zip(new, old, strict=True)]
     print(f"grading {SUBMISSIONS} submissions to {ASSIGNMENT}, {repeats} paired repeat(s), {os.cpu_count()} cores")
     print(f"  sandboxed grader (GradeCells): median {statistics.median(new):7.1f} s  {[round(t, 1) for t in new]}")
     print(f"  kernel grader (Execute):       median {statistics.median(old):7.1f} s  {[round(t, 1) for t in old]}")

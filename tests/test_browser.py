@@ -285,6 +285,14 @@ def _tracked_changes() -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
+def _has_outputs(notebook: Path) -> bool:
+    """True once the saved notebook holds outputs; False while JupyterLab is still writing it."""
+    try:
+        return any(c.get("outputs") for c in json.loads(notebook.read_text())["cells"])
+    except (json.JSONDecodeError, KeyError):
+        return False
+
+
 def _save_in_workspace(page, lab: Lab, path: str, before: bytes) -> None:
     """Save the open notebook explicitly (Ctrl+S), as a learner would, and check where it went:
     the workspace copy now holds outputs, the tracked notebook is byte-for-byte unchanged."""
@@ -292,7 +300,7 @@ def _save_in_workspace(page, lab: Lab, path: str, before: bytes) -> None:
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click()
     page.keyboard.press("Control+s")
     deadline = time.monotonic() + 30
-    while not any(c.get("outputs") for c in json.loads(copy.read_text())["cells"]):
+    while not _has_outputs(copy):
         assert time.monotonic() < deadline, f"Ctrl+S did not save outputs into {copy}"
         time.sleep(0.2)  # polling the file the save writes; not a timing assertion
     assert (ROOT / path).read_bytes() == before, f"the browser run modified {path}"
@@ -622,3 +630,29 @@ def test_stopping_lab_stops_redis_and_kernels(tmp_path):
             assert not _redis_answers(redis_port), "redis-server outlived scripts/lab"
     finally:
         lab.stop()
+
+
+LESSON_05 = "course/05_sharding.ipynb"
+
+
+def test_lesson_05_ring_explorer_renders_and_responds(lab, page):
+    before = (ROOT / LESSON_05).read_bytes()
+    nb = _open_notebook(page, lab, LESSON_05, "lesson05-opened.png")
+    _run_all(page, nb)
+
+    box, plot = _slider_widget(page, "vnodes per node")
+    _drawn(page, plot)
+    nodes = box.locator(SLIDER).filter(has_text="nodes").first
+    assert "4" in nodes.locator(".widget-readout").inner_text()
+    assert "peak-to-mean" in box.inner_text()
+    box.screenshot(path=str(ARTIFACTS / "lesson05-ring.png"))
+
+    data_before = _move_slider(page, nodes, plot)  # five steps: 4 -> 9 nodes
+    page.wait_for_function("gd => ((gd.layout.title || {}).text || '').includes('9 nodes')",
+                           arg=plot.element_handle())
+    assert _plot_data(plot) != data_before
+    bars = plot.evaluate("gd => gd.data[0].x.length")
+    assert bars == 9, f"one bar per node, got {bars}"
+    assert "The last change moved" in box.inner_text(), "the readout reports the keys that moved"
+    box.screenshot(path=str(ARTIFACTS / "lesson05-ring-nodes-added.png"))
+    _save_in_workspace(page, lab, LESSON_05, before)

@@ -23,6 +23,7 @@ _EXPORTS = {
     "HitRatioLab": ".cache",
     "StampedeVisualizer": ".cache",
     "CartCrashDrill": ".carts",
+    "RingExplorer": ".sharding",
     "Quiz": ".quiz",
     "Question": ".quiz",
 }
