@@ -106,6 +106,23 @@ def test_token_routing_uses_replicas_once_they_catch_up(pg_set):
     assert router.stats["replica_reads"] == 1 and router.stats["stale_reads"] == 0
 
 
+def test_synchronous_commit_waits_and_a_client_that_gives_up_sees_an_unknown_outcome(pg_set):
+    pg_set.set_synchronous(["replica1"], "on")
+    pg_set.pause(0)
+    try:
+        done = pg_set.primary.try_write("sync:on", "a", timeout=30)
+        assert done.status == "committed", "a paused replay still flushes: synchronous_commit=on does not wait for it"
+        pg_set.set_synchronous(["replica1"], "remote_apply")
+        gave_up = pg_set.primary.try_write("sync:apply", "b", timeout=0.3)
+        assert gave_up.status == "unknown", "remote_apply must wait for the paused replay"
+        assert pg_set.primary.read("sync:apply") == "b", "the primary committed it locally all the same"
+    finally:
+        pg_set.set_synchronous(None, "on")
+        pg_set.resume(0)
+    assert pg_set.primary.try_write("sync:off", "c", timeout=30).status == "committed"
+    assert pg_set.wait_caught_up()
+
+
 def test_failover_cut_replica_loses_exactly_the_commits_it_never_received():
     if postgres.available():
         pytest.skip(postgres.available())

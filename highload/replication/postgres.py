@@ -89,8 +89,9 @@ def available() -> str | None:
 
 @dataclass(frozen=True)
 class WriteOutcome:
-    """A write with a client-side deadline: ``"committed"`` (confirmed) or ``"unknown"`` (the
-    client stopped waiting for synchronous replication; the primary has committed it locally)."""
+    """A write with a client-side deadline: ``"committed"`` (confirmed), ``"unknown"`` (the client
+    stopped waiting for synchronous replication; the primary has committed it locally) or
+    ``"cancelled"`` (given up before the commit: not written)."""
 
     status: str
     lsn: int | None
@@ -141,21 +142,38 @@ class _Node:
         rows = self.query(sql, params)
         return rows[0][0] if rows else None
 
-    def set_config(self, name: str, value: str | None) -> None:
-        """``ALTER SYSTEM SET name = value`` (``None``: RESET) and reload the configuration."""
+    def set_config(self, name: str, value: str | None, shown: str | None = None) -> None:
+        """``ALTER SYSTEM SET name = value`` (``None``: RESET), reload, and wait until it is in force.
+
+        A reload is a signal each process handles when it next looks: wait until a new session
+        sees ``shown`` (``pg_settings.setting``, in base units: '500' for '500ms'; default
+        ``value``), then drop the pooled sessions so every later query runs with it.
+        """
         with self.connection() as conn:
             if value is None:
                 conn.execute(f"ALTER SYSTEM RESET {name}")
             else:
                 conn.execute(f"ALTER SYSTEM SET {name} = " + _literal(value))
             conn.execute("SELECT pg_reload_conf()")
+        if value is not None:
+            want = str(value) if shown is None else shown
+
+            def in_force() -> bool:
+                with self.connect() as fresh:
+                    return fresh.execute("SELECT setting FROM pg_settings WHERE name = %s",
+                                         (name,)).fetchone()[0] == want
+            if not wait_until(in_force, START_TIMEOUT, interval=0.02):
+                raise RuntimeError(f"{self.name}: {name} = {value!r} did not come into force after a reload")
+        self.close()
 
     def read(self, key: str) -> Any:
         return self.value("SELECT value FROM kv WHERE key = %s", (key,))
 
     def close(self) -> None:
+        """Close every pooled connection (the node stays up; new ones open on demand)."""
         with self._lock:
             conns, self._all = self._all, []
+            self._idle = queue.SimpleQueue()
         for conn in conns:
             with contextlib.suppress(Exception):
                 conn.close()
@@ -190,24 +208,34 @@ class PgPrimary(_Node):
         return lsn
 
     def try_write(self, key: str, value: Any, timeout: float) -> WriteOutcome:
-        """A write whose client gives up after ``timeout`` s. With synchronous replication and no
-        standby answering, Postgres cancels the wait but keeps the local commit: the outcome is
-        *unknown* to the client, not an error."""
+        """A write whose client gives up after ``timeout`` s and cancels it.
+
+        With synchronous replication and no standby confirming, the commit is already made on the
+        primary when the wait starts: Postgres answers the cancel with a warning and keeps the
+        local commit. The client cannot tell whether the write will survive a failover, so the
+        outcome is ``"unknown"``, not an error. (``statement_timeout`` does not cover that wait.)
+        """
         notices: list[str] = []
         start = time.monotonic()
+
         def on_notice(diag) -> None:
             notices.append(diag.message_primary or "")
 
         with self.connection() as conn:
             conn.add_notice_handler(on_notice)
+            cancel = getattr(conn, "cancel_safe", None) or conn.cancel
+            timer = threading.Timer(timeout, cancel)
+            timer.start()
             try:
-                conn.execute(f"SET statement_timeout = {max(1, int(timeout * 1000))}")
                 conn.execute("INSERT INTO kv (key, value) VALUES (%s, %s) "
                              "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, str(value)))
-                lsn = lsn_to_int(conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0])
+            except _psycopg().errors.QueryCanceled:
+                return WriteOutcome("cancelled", None, time.monotonic() - start)
             finally:
-                conn.execute("RESET statement_timeout")
+                timer.cancel()
+                timer.join()
                 conn.remove_notice_handler(on_notice)
+            lsn = lsn_to_int(conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0])
         with self._log_lock:
             self.log.append((lsn, key))
         unknown = any("synchronous replication" in n for n in notices)
@@ -348,7 +376,8 @@ class PostgresReplicaSet:
 
     def set_lag(self, which: int | str, seconds: float) -> None:
         """Replay each commit ``seconds`` after it was made (``recovery_min_apply_delay``)."""
-        self.replica(which).set_config("recovery_min_apply_delay", f"{round(seconds * 1000)}ms")
+        ms = round(seconds * 1000)
+        self.replica(which).set_config("recovery_min_apply_delay", f"{ms}ms", shown=str(ms))
 
     def pause(self, which: int | str) -> None:
         self.replica(which).query("SELECT pg_wal_replay_pause()")
@@ -374,6 +403,11 @@ class PostgresReplicaSet:
         names = f"FIRST 1 ({', '.join(standbys)})" if standbys else ""
         self.primary.set_config("synchronous_standby_names", names)
         self.primary.set_config("synchronous_commit", level)
+        # The walsenders learn their role a moment later; until then commits would not wait.
+        want = set(standbys[:1]) if standbys else set()
+        wait_until(lambda: {n for n, s in self.primary.query(
+            "SELECT application_name, sync_state FROM pg_stat_replication") if s == "sync"} == want,
+            START_TIMEOUT, interval=0.02)
 
     def wait_caught_up(self, timeout: float = START_TIMEOUT) -> bool:
         """Wait until every connected replica has replayed the primary's current position."""
