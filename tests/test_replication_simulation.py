@@ -90,3 +90,12 @@ def test_bad_lag_is_refused_with_its_name():
         SimulatedReplicaSet(lags=[-1])
     with pytest.raises(TypeError, match="lags"):
         SimulatedReplicaSet(lags=0.5)
+
+
+def test_a_healed_replica_receives_what_it_missed():
+    rs = SimulatedReplicaSet(lags=[0.0])
+    rs.cut(0)
+    rs.primary.write("a", 1)
+    rs.heal(0)
+    rs.primary.write("b", 2)
+    assert rs.replicas[0].read("a") == 1 and rs.replicas[0].applied_lsn == 2

@@ -209,6 +209,17 @@ class SimulatedReplicaSet:
         r.connected = False
         self.primary._replicas = [x for x in self.primary._replicas if x is not r]
 
+    def heal(self, which: int | str) -> None:
+        """Reconnect a cut replica: it receives what it missed, then follows again."""
+        r = self.replica(which)
+        if r.connected:
+            return
+        r.connected = True
+        for entry in self.primary.log:
+            if entry.lsn > r.received_lsn:
+                r._receive(entry)
+        self.primary._replicas.append(r)
+
     def promote(self, which: int | str) -> Failover:
         """Make the replica the primary: it applies all it received, and whatever it never
         received is gone. The old primary is dropped; the other replicas follow the new one."""
