@@ -8,7 +8,7 @@ import sys
 
 from ._harness import Settings, sigterm_as_interrupt
 
-SUITES = ("ratelimit", "resilience", "scaling", "cache")
+SUITES = ("ratelimit", "resilience", "scaling", "cache", "replication")
 
 
 def main(argv: list[str] | None = None) -> int:

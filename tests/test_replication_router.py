@@ -157,3 +157,17 @@ def test_session_router_with_no_replicas_reads_the_primary():
     assert router.read("s", "k") == 1 and router.stats == {"primary_reads": 1, "replica_reads": 0}
     with pytest.raises(TypeError):
         SessionRouter(rs.primary, None)
+
+
+def test_read_your_writes_only_token_does_not_chase_the_primary_head():
+    rs = SimulatedReplicaSet(lags=[1.0])
+    strict = ReadRouter(rs, policy=SessionToken())
+    ryw = ReadRouter(rs, policy=SessionToken(monotonic=False))
+    rs.primary.write("other", 1)                      # another session's write, not yet applied
+    assert strict.read_detail("s", "k")[1] == "replica1"
+    strict.write("s", "k", "mine")
+    ryw.set_token("s", strict.token("s"))
+    rs.clock.advance(1.0)                             # the replica now has "mine"
+    rs.primary.write("other", 2)
+    assert ryw.read_detail("s", "k")[:2] == ("mine", "replica1")
+    assert ryw.token("s") == 2, "read-your-writes only: the token stays at the session's write"

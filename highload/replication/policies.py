@@ -79,13 +79,21 @@ class AnyReplica(Policy):
 
 class SessionToken(Policy):
     """The first replica (round robin) whose applied position ≥ the session's token; else wait
-    up to ``max_wait`` seconds (polling every ``poll``) for one to catch up; else the primary."""
+    up to ``max_wait`` seconds (polling every ``poll``) for one to catch up; else the primary.
+
+    ``monotonic=True`` (the default) also gives monotonic reads: the token learns the position of
+    whatever the session read, including the primary's head after a primary read. Under steady
+    writes from other sessions that head keeps moving, so a session that reads again sooner than
+    the lag stays on the primary. ``monotonic=False`` keeps read-your-writes only (the token is
+    the session's own writes), which leaves far more reads on the replicas.
+    """
 
     name = "session token"
 
-    def __init__(self, max_wait: float = 0.0, poll: float = 0.01) -> None:
+    def __init__(self, max_wait: float = 0.0, poll: float = 0.01, *, monotonic: bool = True) -> None:
         self.max_wait = _validate.number("max_wait", max_wait, minimum=0, inclusive=True)
         self.poll = _validate.number("poll", poll, minimum=0, inclusive=False)
+        self.monotonic = bool(monotonic)
 
     def choose(self, ctx: Context) -> Choice:
         if not ctx.replicas:

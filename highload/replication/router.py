@@ -129,8 +129,11 @@ class ReadRouter:
             value = replica.read(key)
             seen, target = applied or 0, replica.name
             stale = applied is not None and applied < token
+        # Learning what was read gives monotonic reads; a policy may keep read-your-writes only.
+        if getattr(self.policy, "monotonic", True):
+            with self._lock:
+                state.token = max(state.token, seen)
         with self._lock:
-            state.token = max(state.token, seen)
             self.reads_by_target[target] = self.reads_by_target.get(target, 0) + 1
             self._counts["primary_reads" if choice.index is None else "replica_reads"] += 1
             self._counts["primary_fallbacks"] += choice.fallback
