@@ -85,25 +85,30 @@ def _simulated_run(policy_factory, scale: float, seed: int, duration_scales: flo
     return router.replica_share, stale
 
 
-def _shortest_safe_pin(scale: float, seed: int) -> float:
-    for k in range(1, 41):                       # pins of 0.05 × scale up to 2 × scale
-        pin = 0.05 * k * scale
-        if _simulated_run(lambda: TimePinning(pin), scale, seed)[1] == 0:
-            return pin
-    return 2 * scale
+def _shortest_safe_pin(scale: float, seed: int, duration_scales: float) -> float:
+    """Bisect pins of k × 0.05 × scale (k = 1..40): a longer pin is never staler."""
+    def safe(k: int) -> bool:
+        return _simulated_run(lambda: TimePinning(0.05 * k * scale), scale, seed, duration_scales)[1] == 0
+
+    low, high = 0, 40                            # safe(high) holds: 2 × scale > the largest lag
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if safe(mid) else (mid, high)
+    return 0.05 * high * scale
 
 
 def share_on_simulation(s: Settings) -> list[tuple[str, ...]]:
     rows = []
+    span = 40 if s.quick else 200                # run length, in lag scales
     for scale in SCALES:
         token, strict, pinned, pins, gaps = [], [], [], [], []
         for seed in range(s.repeats):
-            share_t, stale_t = _simulated_run(lambda: SessionToken(monotonic=False), scale, seed)
-            share_m, stale_m = _simulated_run(SessionToken, scale, seed)
+            share_t, stale_t = _simulated_run(lambda: SessionToken(monotonic=False), scale, seed, span)
+            share_m, stale_m = _simulated_run(SessionToken, scale, seed, span)
             assert stale_t == stale_m == 0, "token routing must never be stale"
             strict.append(share_m)
-            pin = _shortest_safe_pin(scale, seed)
-            share_p, _ = _simulated_run(lambda: TimePinning(pin), scale, seed)
+            pin = _shortest_safe_pin(scale, seed, span)
+            share_p, _ = _simulated_run(lambda: TimePinning(pin), scale, seed, span)
             token.append(share_t)
             pinned.append(share_p)
             pins.append(pin)
