@@ -24,7 +24,14 @@ import statistics
 import threading
 import time
 
-from highload.replication import ReadRouter, SessionRouter, SessionToken, SimulatedReplicaSet, TimePinning, postgres
+from highload.replication import (
+    ReadRouter,
+    SessionRouter,
+    SessionToken,
+    SimulatedReplicaSet,
+    TimePinning,
+    postgres,
+)
 
 from ._harness import Settings, calibrate, interleave, timed_chunk
 from ._report import progress, table
@@ -108,7 +115,7 @@ def share_on_simulation(s: Settings) -> list[tuple[str, ...]]:
             assert stale_t == stale_m == 0, "token routing must never be stale"
             strict.append(share_m)
             pin = _shortest_safe_pin(scale, seed, span)
-            share_p, _ = _simulated_run(lambda: TimePinning(pin), scale, seed, span)
+            share_p, _ = _simulated_run(lambda pin=pin: TimePinning(pin), scale, seed, span)
             token.append(share_t)
             pinned.append(share_p)
             pins.append(pin)

@@ -15,9 +15,14 @@ import pytest
 from highload.processes import wait_until
 
 pytest.importorskip("psycopg", reason="the pg extra (psycopg 3) is not installed")
-from highload.replication import (ReadRouter, ReplicaSet, SessionRouter, SessionToken,  # noqa: E402
-                                  TimePinning)
-from highload.replication import postgres  # noqa: E402
+from highload.replication import (  # noqa: E402
+    ReadRouter,
+    ReplicaSet,
+    SessionRouter,
+    SessionToken,
+    TimePinning,
+    postgres,  # noqa: E402
+)
 
 SESSIONS = 200
 DELAY = 0.5

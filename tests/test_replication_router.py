@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from highload.replication import (AnyReplica, BoundedStaleness, PrimaryOnly, ReadRouter, SessionRouter,
-                                  SessionToken, SimulatedReplicaSet, TimePinning)
+from highload.replication import (
+    AnyReplica,
+    BoundedStaleness,
+    PrimaryOnly,
+    ReadRouter,
+    SessionRouter,
+    SessionToken,
+    SimulatedReplicaSet,
+    TimePinning,
+)
 
 
 def save_then_reload(policy, lags=(1.0, 1.0), after=0.5):

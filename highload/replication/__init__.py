@@ -11,7 +11,15 @@ right, :class:`SessionToken`, routes by log position so a session always sees it
 """
 
 from .base import Failover, Primary, Replica, ReplicaSet, int_to_lsn, lsn_to_int
-from .policies import AnyReplica, BoundedStaleness, Choice, Policy, PrimaryOnly, SessionToken, TimePinning
+from .policies import (
+    AnyReplica,
+    BoundedStaleness,
+    Choice,
+    Policy,
+    PrimaryOnly,
+    SessionToken,
+    TimePinning,
+)
 from .router import COUNTERS, ReadRouter
 from .session import SessionRouter
 from .simulation import SimulatedPrimary, SimulatedReplica, SimulatedReplicaSet
