@@ -108,15 +108,17 @@ class ReadRouter:
 
     def read_detail(self, session: Hashable, key) -> tuple[Any, str, bool]:
         """``(value, target name, stale)`` for one read."""
-        state = self._session(session)
-        replicas = self.replicas
-        primary = self.primary
+        state = self._sessions.get(session) or self._session(session)
+        if self._set is not None:
+            primary, replicas = self._set.primary, self._set.replicas
+        else:
+            primary, replicas = self._primary, self._replicas
         with self._lock:
             start = self._cursor % len(replicas) if replicas else 0
             self._cursor += 1
             token, last_write_at = state.token, state.last_write_at
-        ctx = Context(replicas, start, token, last_write_at, self.clock, self._sleep, lambda: primary.lsn)
-        choice = self.policy.choose(ctx)
+        choice = self.policy.choose(Context(replicas, start, token, last_write_at, self.clock, self._sleep,
+                                            lambda: primary.lsn))
         stale = False
         if choice.index is None:
             value = primary.read(key)
@@ -130,22 +132,28 @@ class ReadRouter:
             seen, target = applied or 0, replica.name
             stale = applied is not None and applied < token
         # Learning what was read gives monotonic reads; a policy may keep read-your-writes only.
-        if getattr(self.policy, "monotonic", True):
-            with self._lock:
-                state.token = max(state.token, seen)
+        learn = getattr(self.policy, "monotonic", True)
+        counts = self._counts
         with self._lock:
+            if learn and seen > state.token:
+                state.token = seen
             self.reads_by_target[target] = self.reads_by_target.get(target, 0) + 1
-            self._counts["primary_reads" if choice.index is None else "replica_reads"] += 1
-            self._counts["primary_fallbacks"] += choice.fallback
-            self._counts["waits"] += choice.waited > 0
-            self._counts["stale_reads"] += stale
-        detail = {"session": session, "key": key, "target": target, "token": token, "stale": stale,
-                  "waited": choice.waited}
-        self._publish("read", detail)
-        if choice.fallback:
-            self._publish("fallback", detail)
-        if stale:
-            self._publish("stale", detail)
+            counts["primary_reads" if choice.index is None else "replica_reads"] += 1
+            if choice.fallback:
+                counts["primary_fallbacks"] += 1
+            if choice.waited > 0:
+                counts["waits"] += 1
+            if stale:
+                counts["stale_reads"] += 1
+        events = self.events
+        if events.wants("read") or (choice.fallback and events.wants("fallback")) or (stale and events.wants("stale")):
+            detail = {"session": session, "key": key, "target": target, "token": token, "stale": stale,
+                      "waited": choice.waited}
+            self._publish("read", detail)
+            if choice.fallback:
+                self._publish("fallback", detail)
+            if stale:
+                self._publish("stale", detail)
         return value, target, stale
 
     # -- observability ---------------------------------------------------------------------------
