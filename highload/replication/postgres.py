@@ -344,8 +344,10 @@ class PostgresReplicaSet:
             _chown(data / "standby.signal")
         with open(data / "postgresql.conf", "a") as conf:
             # application_name names the standby in pg_stat_replication and synchronous_standby_names.
+            # hot_standby_feedback: without it the primary's vacuum removes rows a long replica
+            # query still needs, and the replica cancels that query ("conflict with recovery").
             conf.write(_conf(port, data) + f"primary_conninfo = {_literal(self._conninfo(name))}\n"
-                       "hot_standby = on\n")
+                       "hot_standby = on\nhot_standby_feedback = on\n")
         self._pg_ctl_start(data)
         node = PgReplica(name, port, data)
         self._nodes.append(node)
