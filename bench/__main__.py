@@ -8,7 +8,7 @@ import sys
 
 from ._harness import Settings, sigterm_as_interrupt
 
-SUITES = ("ratelimit", "resilience", "scaling", "cache", "grading", "sharding")
+SUITES = ("ratelimit", "resilience", "scaling", "cache", "grading", "replication", "sharding")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -513,6 +513,30 @@ def test_lesson_03_cache_widgets_render_and_respond(lab, page):
     _save_in_workspace(page, lab, lesson, before)
 
 
+def test_lesson_04_lag_timeline_renders_and_responds(lab, page):
+    """Lesson 04 runs top to bottom in the lab (on real Postgres where installed); its LagTimeline
+    draws the operations per node, and redraws with no stale read when replica2's lag slider moves."""
+    lesson = "course/04_replication_and_consistency.ipynb"
+    before = (ROOT / lesson).read_bytes()
+    nb = _open_notebook(page, lab, lesson, "lesson04-opened.png")
+    _run_all(page, nb)
+
+    box, plot = _slider_widget(page, "replica2 lag")
+    _drawn(page, plot)
+    for label in ("replica1 lag", "replica2 lag", "write share"):
+        assert label in box.inner_text(), f"the LagTimeline has no {label!r} control"
+    nodes = plot.evaluate("gd => [...new Set(gd.data[1].y)].sort()")
+    assert nodes == ["primary", "replica1", "replica2"], nodes
+    assert "0 stale" in box.inner_text(), "the package's token router is never stale"
+    slider = box.locator(SLIDER).filter(has_text="replica2 lag").first
+    data_before = _move_slider(page, slider, plot)  # 2.0 s -> 2.5 s
+    assert _plot_data(plot) != data_before
+    assert "0 stale" in box.inner_text()
+    box.screenshot(path=str(ARTIFACTS / "lesson04-lag-timeline.png"))
+
+    _save_in_workspace(page, lab, lesson, before)
+
+
 def test_lesson_widgets_render_and_respond(lab, page):
     before = (ROOT / LESSON).read_bytes()
     nb = _open_notebook(page, lab, LESSON, "lesson-opened.png")
