@@ -15,9 +15,11 @@ only reclaims memory, in Redis's real time. Use one clock across processes (the 
 ``time.time``), not ``time.monotonic``, which differs between hosts; where hosts' clocks
 drift apart, ``clock=backend.server_time`` reads Redis's ``TIME`` instead.
 
-Failure policy (fail-open for reads): the caches treat ``ConnectionError`` and
-``TimeoutError`` from these methods as a miss and call the loader, and they skip the
-fill and the lock. Writes and invalidations raise, because a silently skipped
+Failure policy (fail-open for reads): the caches treat an outage (as classified by
+:mod:`highload.outages`: connection loss, timeouts, ``LOADING``, ``TRYAGAIN``,
+``CLUSTERDOWN``) from these methods as a miss and call the loader, and they skip the
+fill and the lock; any other error (``WRONGTYPE``, ``READONLY``, ``OOM``, a failed login)
+raises. Writes and invalidations raise, because a silently skipped
 invalidation would leave a stale entry (for at most its ttl).
 
 This module is the part of :class:`~highload.cache.RedisBackend` /
@@ -34,9 +36,8 @@ import uuid
 from collections.abc import Hashable
 from typing import Any
 
-import redis.exceptions
-
 from highload import _validate
+from highload.outages import CAUGHT
 
 from . import scripts
 from .codec import Codec, check_codec, pack, unpack
@@ -44,8 +45,9 @@ from .entry import Entry
 
 __all__ = ["OUTAGE_ERRORS", "key_name", "check_client", "BackendLayout", "BufferLayout"]
 
-#: errors that mean "Redis is unreachable" (fail open), as opposed to bugs (raise)
-OUTAGE_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+#: the errors a cache catches around a Redis call; :func:`highload.outages.is_outage` then says
+#: which are outages (fail open) and which must raise. The old name of ``highload.outages.CAUGHT``.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = CAUGHT
 
 
 def milliseconds(seconds: float) -> int:

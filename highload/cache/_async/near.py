@@ -31,6 +31,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from highload import _validate
+from highload.outages import reraise_unless_outage
 
 from .._flavour import AsyncLock
 from ..entry import Entry
@@ -178,7 +179,8 @@ class AsyncNearCache(Observed):
                 while (message := await self._pubsub.get_message(timeout=0.0)) is not None:
                     applied += self._apply(message)
                 self._check_reconnect()
-            except OUTAGE_ERRORS:
+            except OUTAGE_ERRORS as exc:
+                reraise_unless_outage(exc)
                 self._lost("poll")
         return applied
 
@@ -205,7 +207,8 @@ class AsyncNearCache(Observed):
                         return applied
                     applied += self._apply(message)
                 self._check_reconnect()
-            except OUTAGE_ERRORS:
+            except OUTAGE_ERRORS as exc:
+                reraise_unless_outage(exc)
                 self._lost("drain")
         return applied
 
@@ -216,7 +219,7 @@ class AsyncNearCache(Observed):
             try:
                 await self._pubsub.unsubscribe()
             except OUTAGE_ERRORS:
-                pass
+                pass  # closing: whatever the reason, the subscription is gone
             await self._pubsub.aclose()
         await self.remote.aclose()
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from highload import _validate
+from highload.outages import reraise_unless_outage
 
 from .._core import check_clock, check_name
 from .._flavour import AsyncLock
@@ -65,7 +66,8 @@ class AsyncWriteThroughCache(Observed):
         """The cached value if fresh, else the store's (``KeyError`` if it has none)."""
         try:
             entry, token = await self.backend.lookup(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="lookup")
             entry, token = None, None
         if entry is not None and entry.is_fresh(self._clock()):
@@ -75,14 +77,16 @@ class AsyncWriteThroughCache(Observed):
         if self.read_through and token is LATER:  # read before the store, never after
             try:
                 token = await self.backend.token(key)
-            except self._outage:
+            except self._outage as exc:
+                reraise_unless_outage(exc)
                 self._rec.record("backend_error", key, op="token")
                 token = None
         value = await self._store.read(key)
         if self.read_through and token is not None:
             try:
                 await self.backend.fill(key, self._entry(value), token)
-            except self._outage:
+            except self._outage as exc:
+                reraise_unless_outage(exc)
                 self._rec.record("backend_error", key, op="fill")
         return value
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from highload import _validate
+from highload.outages import reraise_unless_outage
 
 from .._core import check_clock, check_name
 from .._flavour import AsyncLock
@@ -91,7 +92,8 @@ class AsyncWriteBackCache(Observed):
             await self.flush()
         try:
             found, value = await self.buffer.read(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="read")
             found, value = False, None
         if found:

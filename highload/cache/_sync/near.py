@@ -32,6 +32,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from highload import _validate
+from highload.outages import reraise_unless_outage
 
 from .._flavour import Lock
 from ..entry import Entry
@@ -179,7 +180,8 @@ class NearCache(Observed):
                 while (message := self._pubsub.get_message(timeout=0.0)) is not None:
                     applied += self._apply(message)
                 self._check_reconnect()
-            except OUTAGE_ERRORS:
+            except OUTAGE_ERRORS as exc:
+                reraise_unless_outage(exc)
                 self._lost("poll")
         return applied
 
@@ -206,7 +208,8 @@ class NearCache(Observed):
                         return applied
                     applied += self._apply(message)
                 self._check_reconnect()
-            except OUTAGE_ERRORS:
+            except OUTAGE_ERRORS as exc:
+                reraise_unless_outage(exc)
                 self._lost("drain")
         return applied
 
@@ -217,7 +220,7 @@ class NearCache(Observed):
             try:
                 self._pubsub.unsubscribe()
             except OUTAGE_ERRORS:
-                pass
+                pass  # closing: whatever the reason, the subscription is gone
             self._pubsub.close()
         self.remote.close()
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from highload import _validate
+from highload.outages import reraise_unless_outage
 
 from .._core import check_clock, check_name
 from .._flavour import Lock
@@ -66,7 +67,8 @@ class WriteThroughCache(Observed):
         """The cached value if fresh, else the store's (``KeyError`` if it has none)."""
         try:
             entry, token = self.backend.lookup(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="lookup")
             entry, token = None, None
         if entry is not None and entry.is_fresh(self._clock()):
@@ -76,14 +78,16 @@ class WriteThroughCache(Observed):
         if self.read_through and token is LATER:  # read before the store, never after
             try:
                 token = self.backend.token(key)
-            except self._outage:
+            except self._outage as exc:
+                reraise_unless_outage(exc)
                 self._rec.record("backend_error", key, op="token")
                 token = None
         value = self._store.read(key)
         if self.read_through and token is not None:
             try:
                 self.backend.fill(key, self._entry(value), token)
-            except self._outage:
+            except self._outage as exc:
+                reraise_unless_outage(exc)
                 self._rec.record("backend_error", key, op="fill")
         return value
 

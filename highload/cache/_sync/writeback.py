@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from highload import _validate
+from highload.outages import reraise_unless_outage
 
 from .._core import check_clock, check_name
 from .._flavour import Lock
@@ -92,7 +93,8 @@ class WriteBackCache(Observed):
             self.flush()
         try:
             found, value = self.buffer.read(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="read")
             found, value = False, None
         if found:
