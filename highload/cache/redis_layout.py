@@ -1,5 +1,9 @@
 """Redis cache storage, shared by every process: entries, fill-cancelling generations, locks.
 
+A cache uses a backend through its view under the cache's ``name`` (:meth:`BackendLayout.scoped`),
+so below ``{prefix}`` stands for ``<backend prefix><cache name>|``: names cannot hold ``|``, so
+no cache's namespace is a prefix of another's and ``clear()`` deletes only its own keys.
+
 Layout for a key ``k`` under ``prefix`` (the braces are a Redis Cluster hash tag, so one
 key's records share a slot and each script touches one slot)::
 
@@ -30,6 +34,7 @@ written once, in ``_async/redis_backend.py`` and ``_async/redis_buffer.py``.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 import uuid
@@ -80,6 +85,8 @@ def check_client(client, asynchronous: bool):
 def check_prefix(prefix) -> str:
     if not isinstance(prefix, str) or not prefix:
         raise ValueError(f"prefix must be a non-empty str, got {prefix!r}")
+    if "|" in prefix:
+        raise ValueError(f"prefix must not contain '|' (it ends a cache's name), got {prefix!r}")
     return prefix
 
 
@@ -108,6 +115,16 @@ class BackendLayout:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(prefix={self.prefix!r}, codec={self.codec!r})"
+
+    def scoped(self, name: str):
+        """This backend under one cache's ``name``: keys ``<prefix><name>|{k}``, its own channels.
+        Names hold no ``|``, so no cache's namespace is a prefix of another's (``clear()`` stays
+        inside its own)."""
+        view = copy.copy(self)
+        view.prefix = f"{self.prefix}{name}|"
+        view.channel = view.prefix + "invalidate"
+        view.clear_channel = view.prefix + "invalidate:all"
+        return view
 
     name_of = staticmethod(key_name)
 
@@ -156,6 +173,14 @@ class BufferLayout:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(prefix={self.prefix!r})"
+
+    def scoped(self, name: str):
+        """This buffer under one cache's ``name``: ``<prefix>{<name>}|data`` and ``|dirty``, one
+        hash tag, so the scripts that touch both stay on one Redis Cluster slot."""
+        view = copy.copy(self)
+        view.prefix = f"{self.prefix}{{{name}}}|"
+        view.keys = [view.prefix + "data", view.prefix + "dirty"]
+        return view
 
     def _pairs(self, names, raws) -> list[tuple[str, Any, bytes]]:
         names = [n.decode() if isinstance(n, bytes) else n for n in names]

@@ -60,7 +60,7 @@ class AsyncCacheAside(ReadThroughBase):
         *,
         backend=None,
         store: AsyncStoreLike | None = None,
-        name: str = "cache",
+        name: str | None = None,
         rng=None,
         executor=None,
         config: CacheConfig | None = None,

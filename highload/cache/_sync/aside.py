@@ -61,7 +61,7 @@ class CacheAside(ReadThroughBase):
         *,
         backend=None,
         store: StoreLike | None = None,
-        name: str = "cache",
+        name: str | None = None,
         rng=None,
         executor=None,
         config: CacheConfig | None = None,

@@ -76,7 +76,7 @@ class NearCache(Observed):
             raise TypeError(f"poll_on_read must be True or False, got {poll_on_read!r}")
         self.poll_on_read = poll_on_read
         self.poll_interval = _validate.number("poll_interval", poll_interval, minimum=0, inclusive=True)
-        self.backend = backend
+        self.backend = self.remote.backend  # the view under the cache's name
         self._next_poll = 0.0  # time.monotonic(): real time, whatever clock the entries use
         self._hot_hits = 0
         self._hits_heard = False  # is anyone subscribed to "hit" events?

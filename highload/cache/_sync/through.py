@@ -11,7 +11,7 @@ from typing import Any
 from highload import _validate
 from highload.outages import reraise_unless_outage
 
-from .._core import check_clock, check_name
+from .._core import check_clock, scoped
 from .._flavour import Lock
 from ..entry import LATER, Entry
 from ..events import Recorder
@@ -46,12 +46,11 @@ class WriteThroughCache(Observed):
 
     def __init__(self, store: StoreLike, *, ttl: float | None = None, backend=None,
                  max_entries: int | None = None, clock: Callable[[], float] | None = None,
-                 name: str = "write-through", read_through: bool = False) -> None:
+                 name: str | None = None, read_through: bool = False) -> None:
         self._store = StoreAccess(store)
         self.store = store
         self.ttl = math.inf if ttl is None else _validate.number("ttl", ttl, minimum=0, inclusive=False)
-        self.backend = pick_backend(backend, max_entries, self)
-        self.name = check_name(name)
+        self.backend, self.name = scoped(pick_backend(backend, max_entries, self), name, "write-through")
         if not isinstance(read_through, bool):
             raise TypeError(f"read_through must be True or False, got {read_through!r}")
         self.read_through = read_through
