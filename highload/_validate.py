@@ -45,6 +45,18 @@ def lua_number(name: str, value, *, minimum: float, inclusive: bool, maximum: fl
     return value
 
 
+def seconds(name: str, value, *, inclusive: bool = False, allow_inf: bool = False) -> float:
+    """A duration stored as a TTL: > 0 (>= 0 if ``inclusive``) and at most :data:`TTL_MAX`, or
+    ``inf`` where the caller gives it a meaning ("never expires")."""
+    value = number(name, value, minimum=0, inclusive=inclusive)
+    if value == math.inf and allow_inf:
+        return value
+    if not value <= TTL_MAX:
+        also = " or inf" if allow_inf else ""
+        raise ValueError(f"{name} must be at most {TTL_MAX:g} s (10 years){also}, got {value!r}")
+    return value
+
+
 def cost(value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"cost must be a number, got {value!r}")

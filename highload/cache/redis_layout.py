@@ -102,7 +102,7 @@ class BackendLayout:
         self.prefix = check_prefix(prefix)
         self.client = check_client(client, asynchronous)
         self.codec = check_codec(codec)
-        self.generation_ttl = _validate.finite_positive("generation_ttl", generation_ttl)
+        self.generation_ttl = _validate.seconds("generation_ttl", generation_ttl)
         if not isinstance(notify, bool):
             raise TypeError(f"notify must be True or False, got {notify!r}")
         self.notify = notify
