@@ -48,7 +48,10 @@ def lua_number(name: str, value, *, minimum: float, inclusive: bool, maximum: fl
 def seconds(name: str, value, *, inclusive: bool = False, allow_inf: bool = False) -> float:
     """A duration stored as a TTL: > 0 (>= 0 if ``inclusive``) and at most :data:`TTL_MAX`, or
     ``inf`` where the caller gives it a meaning ("never expires")."""
-    value = number(name, value, minimum=0, inclusive=inclusive)
+    if allow_inf or inclusive:
+        value = number(name, value, minimum=0, inclusive=inclusive)
+    else:
+        value = finite_positive(name, value)
     if value == math.inf and allow_inf:
         return value
     if not value <= TTL_MAX:
@@ -95,8 +98,7 @@ def choice(name: str, value, options: tuple[str, ...]) -> str:
 
 def finite_positive(name: str, value) -> float:
     """A finite number > 0 (a duration, a rate, a speed)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = number(name, value, minimum=-math.inf, inclusive=True)  # type and size checks
     if not value > 0 or value == float("inf"):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import tempfile
 import uuid
 import warnings
 
@@ -80,11 +81,13 @@ def test_old_names_are_the_one_table():
 # ---- real servers for the rows that can be provoked ----------------------------------------------
 
 def _server(*extra):
+    # --dir: a replica writes the RDB of its full sync to disk even with --save ""
     exe = shutil.which("redis-server")
     if exe is None:
         pytest.skip("redis-server is not installed")
     port = free_port()
-    proc = spawn([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *extra],
+    proc = spawn([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                  "--dir", tempfile.mkdtemp(prefix="hl-outages-"), *extra],
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     if not wait_until(lambda: answers(url, timeout=0.5), 10, process=proc):

@@ -53,7 +53,7 @@ class CacheConfig:
         if not self.jitter < 1:
             raise ValueError(f"jitter must be < 1 (a fraction of ttl), got {self.jitter!r}")
         if self.negative_ttl is not None:
-            _validate.seconds("negative_ttl", self.negative_ttl)
+            _validate.seconds("negative_ttl", _validate.number("negative_ttl", self.negative_ttl, minimum=0, inclusive=False))
         _validate.seconds("stale_while_revalidate", self.stale_while_revalidate, inclusive=True, allow_inf=True)
         _validate.lua_number("xfetch_beta", self.xfetch_beta, minimum=0, inclusive=True, maximum=math.inf)
         if not isinstance(self.single_flight, bool):
