@@ -98,7 +98,10 @@ def choice(name: str, value, options: tuple[str, ...]) -> str:
 
 def finite_positive(name: str, value) -> float:
     """A finite number > 0 (a duration, a rate, a speed)."""
-    value = number(name, value, minimum=-math.inf, inclusive=True)  # type and size checks
-    if not value > 0 or value == float("inf"):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    # 10**400 cannot become a float: refused as not finite, named as given
+    huge = isinstance(value, numbers.Integral) and value > LUA_MAX and value > 1e308
+    if huge or not value > 0 or value == float("inf"):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
