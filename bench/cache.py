@@ -55,7 +55,7 @@ def hit_rows(url: str, s: Settings) -> list[RatioRow]:
     backend = RedisBackend(client, prefix="hl:bench:cache:")
     cache = CacheAside(lambda key: VALUE, ttl=3600, backend=backend, name="t")
     assert cache.get("u1") == VALUE and cache.stats["loads"] == 1
-    raw = client.get(backend.entry_key("u1"))
+    raw = client.get(cache.backend.entry_key("u1"))
     client.set("hl:bench:raw", raw)  # the same bytes, under a plain key
     progress("Redis hit path vs GET")
     measured = interleave_group(_calls(client.get, "hl:bench:raw"),
