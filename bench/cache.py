@@ -1,6 +1,6 @@
 """``python -m bench cache``: highload.cache against a raw Redis GET, cachetools, and itself.
 
-1. **Redis hit path.** ``CacheAside(backend=RedisBackend).get(key)`` of a cached key against a
+1. **Redis hit path.** ``CacheAside(backend=RedisBackend, name="t").get(key)`` of a cached key against a
    bare redis-py ``GET`` of the same bytes: one round trip each, so the ratio shows what the
    cache adds (decoding the entry, the freshness check, counters). Target ≥ 0.9×.
 2. **Near-cache hit.** ``NearCache.get(key)`` served from its local LRU against
@@ -53,9 +53,9 @@ def hit_rows(url: str, s: Settings) -> list[RatioRow]:
 
     client = redis.Redis.from_url(url)
     backend = RedisBackend(client, prefix="hl:bench:cache:")
-    cache = CacheAside(lambda key: VALUE, ttl=3600, backend=backend)
+    cache = CacheAside(lambda key: VALUE, ttl=3600, backend=backend, name="t")
     assert cache.get("u1") == VALUE and cache.stats["loads"] == 1
-    raw = client.get(backend.entry_key("u1"))
+    raw = client.get(cache.backend.entry_key("u1"))
     client.set("hl:bench:raw", raw)  # the same bytes, under a plain key
     progress("Redis hit path vs GET")
     measured = interleave_group(_calls(client.get, "hl:bench:raw"),
@@ -74,7 +74,7 @@ def near_rows(url: str, s: Settings) -> list[RatioRow]:
 
     client = redis.Redis.from_url(url)
     near = NearCache(lambda key: VALUE, ttl=3600, backend=RedisBackend(client, prefix="hl:bench:near:"),
-                     max_entries=1024)
+                     max_entries=1024, name="t")
     assert near.get("u1") == VALUE
     ttl_cache = cachetools.TTLCache(maxsize=1024, ttl=3600)
     ttl_cache["u1"] = VALUE
@@ -104,7 +104,7 @@ def stampede(url: str, single_flight: bool, readers: int = 100) -> tuple[int, in
         return VALUE
 
     cache = CacheAside(slow_query, ttl=60, backend=RedisBackend(client, prefix=f"hl:bench:st{single_flight}:"),
-                       single_flight=single_flight, lock_ttl=30)
+                       single_flight=single_flight, lock_ttl=30, name="t")
     cache.backend.clear()
     # One open connection per reader beforehand, so the race is between the readers' lookups and
     # the first load, not between TCP handshakes.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import math
 import selectors
 import threading
 import time
@@ -66,9 +67,14 @@ class ManualClock:
     """
 
     def __init__(self, start: float = 0.0) -> None:
-        if not isinstance(start, int | float):
+        if isinstance(start, bool) or not isinstance(start, int | float):
             raise TypeError(f"start must be a number, got {start!r}")
-        self._now = float(start)
+        try:
+            self._now = float(start)
+        except OverflowError:
+            raise ValueError(f"start must be a finite number of seconds, got {start!r}") from None
+        if not math.isfinite(self._now):
+            raise ValueError(f"start must be a finite number of seconds, got {start!r}")
         self._lock = threading.Lock()
 
     def __call__(self) -> float:

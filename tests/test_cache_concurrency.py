@@ -54,7 +54,7 @@ def build(url: str, prefix: str) -> CacheAside:
     client = redis.Redis.from_url(url)
     cache = CacheAside(
         BarrierLoader(client, prefix), 600, clock=ManualClock(1000),
-        backend=RedisBackend(client, prefix=prefix), single_flight=True, lock_ttl=3600,
+        backend=RedisBackend(client, prefix=prefix), single_flight=True, lock_ttl=3600,name="t"
     )
     cache.subscribe(lambda event: client.rpush(prefix + "arrivals", event.kind), "coalesced", "lock_wait")
     return cache

@@ -104,17 +104,17 @@ class Target:
                 return await result if inspect.isawaitable(result) else result
 
         cls = AsyncCacheAside if self.asynchronous else CacheAside
-        return self.drive(cls(loader, ttl, clock=clock, backend=self.backend(), **kw))
+        return self.drive(cls(loader, ttl, clock=clock, backend=self.backend(), **{"name": "t", **kw}))
 
     def through(self, store, **kw):
         cls = AsyncWriteThroughCache if self.asynchronous else WriteThroughCache
-        return self.drive(cls(store, backend=self.backend(), **kw))
+        return self.drive(cls(store, backend=self.backend(), **{"name": "t", **kw}))
 
     def back(self, store, flush_interval, clock, buffer=None, **kw):
         if self.kind != "memory":
             buffer = (AsyncRedisBuffer if self.asynchronous else RedisBuffer)(self.client, prefix=self.prefix)
         cls = AsyncWriteBackCache if self.asynchronous else WriteBackCache
-        return self.drive(cls(store, flush_interval, clock, buffer=buffer, **kw))
+        return self.drive(cls(store, flush_interval, clock, buffer=buffer, **{"name": "t", **kw}))
 
 
 @pytest.fixture(params=TARGETS)
@@ -485,7 +485,7 @@ def test_write_back_write_during_flush_stays_dirty(target):
     elif target.kind == "memory":
         holder["rewrite"] = lambda: shared.write("a", 2)
     else:  # another client writing the same Redis buffer
-        holder["rewrite"] = lambda: RedisBuffer(target.sync_client, prefix=target.prefix).write("a", 2)
+        holder["rewrite"] = lambda: RedisBuffer(target.sync_client, prefix=target.prefix).scoped("t").write("a", 2)
     cache.write("a", 1)
     assert cache.flush() == 1
     assert store["a"] == 1
@@ -580,11 +580,11 @@ def test_memory_cache_aside_matches_the_model(ttl, max_entries, ops):
 def test_redis_cache_aside_matches_the_model(ttl, ops):
     clock = ManualClock()
     backend = RedisBackend(fakeredis.FakeRedis(server=fakeredis.FakeServer()))
-    _check_against_model(CacheAside(Loader(), ttl, clock=clock, backend=backend), clock, ttl, None, ops)
+    _check_against_model(CacheAside(Loader(), ttl, clock=clock, backend=backend, name="t"), clock, ttl, None, ops)
 
 
 def test_memory_backend_passed_explicitly_keeps_its_size():
-    cache = CacheAside(Loader(), 10, clock=ManualClock(), backend=MemoryBackend(1))
+    cache = CacheAside(Loader(), 10, clock=ManualClock(), backend=MemoryBackend(1), name="t")
     cache.get("a")
     cache.get("b")
     assert cache.backend.keys() == ["b"]

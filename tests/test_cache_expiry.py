@@ -92,7 +92,7 @@ def test_no_jitter_means_every_entry_lives_exactly_ttl():
 def test_a_jittered_entry_expires_at_its_own_ttl(backend):
     clock = ManualClock()
     loader, calls = counting_loader()
-    cache = CacheAside(loader, 8, clock=clock, backend=backend, jitter=0.5, rng=5)
+    cache = CacheAside(loader, 8, clock=clock, backend=backend, jitter=0.5, rng=5, name="t")
     cache.get("k")
     ttl = cache.peek("k").ttl
     assert 4 < ttl <= 8
@@ -114,7 +114,7 @@ def test_negative_caching_remembers_not_found_for_negative_ttl(backend):
         calls.append(key)
         return None
 
-    cache = CacheAside(loader, 60, clock=clock, backend=backend, negative_ttl=2)
+    cache = CacheAside(loader, 60, clock=clock, backend=backend, negative_ttl=2, name="t")
     assert cache.get("ghost") is None
     clock.set(1.75)
     assert cache.get("ghost") is None
@@ -132,7 +132,7 @@ def test_negative_entries_use_negative_ttl_not_ttl_or_jitter():
 
 def test_a_write_replaces_a_negative_entry(backend):
     store = {}
-    cache = CacheAside(store.get, 60, clock=ManualClock(), backend=backend, negative_ttl=30, store=store)
+    cache = CacheAside(store.get, 60, clock=ManualClock(), backend=backend, negative_ttl=30, store=store, name="t")
     assert cache.get("new") is None
     cache.write("new", "created")
     assert cache.get("new") == "created"
@@ -143,7 +143,7 @@ def test_a_write_replaces_a_negative_entry(backend):
 def test_stale_entry_is_served_at_once_while_one_background_refresh_runs(backend):
     clock, pool = ManualClock(), ManualExecutor()
     loader, calls = counting_loader()
-    cache = CacheAside(loader, 10, clock=clock, backend=backend, stale_while_revalidate=5, executor=pool)
+    cache = CacheAside(loader, 10, clock=clock, backend=backend, stale_while_revalidate=5, executor=pool, name="t")
     assert cache.get("k") == "k#1"
     clock.set(10)
     assert [cache.get("k") for _ in range(3)] == ["k#1"] * 3  # stale, three times, no waiting
@@ -158,7 +158,7 @@ def test_stale_entry_is_served_at_once_while_one_background_refresh_runs(backend
 def test_stale_window_ends_at_ttl_plus_stale_while_revalidate(backend):
     clock, pool = ManualClock(), ManualExecutor()
     loader, calls = counting_loader()
-    cache = CacheAside(loader, 10, clock=clock, backend=backend, stale_while_revalidate=5, executor=pool)
+    cache = CacheAside(loader, 10, clock=clock, backend=backend, stale_while_revalidate=5, executor=pool, name="t")
     cache.get("k")
     clock.set(14.75)
     assert cache.get("k") == "k#1"
@@ -231,7 +231,7 @@ def test_async_stale_while_revalidate_refreshes_in_a_task():
             return len(calls)
 
         cache = AsyncCacheAside(loader, 10, clock=clock, stale_while_revalidate=5,
-                                backend=AsyncRedisBackend(fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())))
+                                backend=AsyncRedisBackend(fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())), name="t")
         first = await cache.get("k")
         clock.set(10)
         stale = [await cache.get("k"), await cache.get("k")]
@@ -246,7 +246,7 @@ def test_async_stale_while_revalidate_refreshes_in_a_task():
 
 def test_set_stores_a_value_with_the_configured_ttl(backend):
     clock = ManualClock(5)
-    cache = CacheAside(lambda k: "loaded", 10, clock=clock, backend=backend)
+    cache = CacheAside(lambda k: "loaded", 10, clock=clock, backend=backend, name="t")
     cache.set("k", "set")
     assert cache.peek("k") == Entry("set", 5.0, 10.0, 0.0, 0.0)
     clock.set(14.75)

@@ -67,9 +67,9 @@ def test_every_buffer_satisfies_its_flavours_protocol():
 
 def test_an_asyncio_cache_shares_the_entries_of_a_sync_memory_backend():
     memory = MemoryBackend(10)
-    sync = CacheAside(lambda k: "loaded", 60, clock=ManualClock(), backend=memory)
+    sync = CacheAside(lambda k: "loaded", 60, clock=ManualClock(), backend=memory, name="t")
     sync.set("k", "from sync")
-    cache = AsyncCacheAside(lambda k: "loaded", 60, clock=ManualClock(), backend=memory)
+    cache = AsyncCacheAside(lambda k: "loaded", 60, clock=ManualClock(), backend=memory, name="t")
     assert isinstance(cache.backend, AsyncMemoryBackend)
     assert asyncio.run(cache.get("k")) == "from sync"
     asyncio.run(cache.invalidate("k"))

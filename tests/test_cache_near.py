@@ -34,7 +34,7 @@ def writer(url: str, prefix: str, db_path: str, key: str, name: str) -> None:
     """Process A: rename a user through a write-through cache on the shared Redis."""
     db = Database(db_path)
     cache = WriteThroughCache(db.users, backend=RedisBackend(redis.Redis.from_url(url), prefix=prefix),
-                              clock=ManualClock(1000))
+                              clock=ManualClock(1000), name="t")
     cache.write(key, {"name": name, "email": "renamed@example.com"})
     print("written", flush=True)
 
@@ -46,7 +46,7 @@ def test_a_write_in_another_process_invalidates_this_near_cache_at_drain(redis_u
     prefix = f"test:near:{uuid.uuid4().hex}:"
     client = redis.Redis.from_url(redis_url)
     near = NearCache(db.users.load, 60, backend=RedisBackend(client, prefix=prefix), clock=ManualClock(1000),
-                     poll_on_read=False)
+                     poll_on_read=False, name="t")
     assert near.get("u1")["name"] == "User 1"
     assert near.get("u1")["name"] == "User 1"
     assert near.stats["hits"] == 1 and near.remote.stats["loads"] == 1
@@ -77,7 +77,7 @@ def pair(redis_client):
     store = {"k": "v1", "other": "o1"}
     caches = [
         NearCache(store.get, 60, backend=RedisBackend(redis_client, prefix=prefix), clock=ManualClock(),
-                  store=store, poll_on_read=False)
+                  store=store, poll_on_read=False, name="t")
         for _ in range(2)
     ]
     yield store, caches
@@ -115,7 +115,7 @@ def test_reads_apply_invalidations_that_have_already_arrived():
     server = fakeredis.FakeServer()
     store = {"k": "v1"}
     a, b = (NearCache(store.get, 60, backend=RedisBackend(fakeredis.FakeRedis(server=server)),
-                      clock=ManualClock(), store=store) for _ in range(2))
+                      clock=ManualClock(), store=store, name="t") for _ in range(2))
     assert b.get("k") == "v1"
     a.write("k", "v2")
     assert b.get("k") == "v2"
@@ -150,7 +150,7 @@ def test_an_invalidation_applied_during_a_remote_read_keeps_the_old_value_out_of
         holder["near"].local.delete(key)  # an invalidation is applied while this read is in flight
         return "old"
 
-    near = NearCache(loader, 60, backend=RedisBackend(redis_client, prefix=prefix), clock=ManualClock())
+    near = NearCache(loader, 60, backend=RedisBackend(redis_client, prefix=prefix), clock=ManualClock(), name="t")
     holder["near"] = near
     assert near.get("k") == "old"
     assert near.local.peek("k") is None
@@ -160,7 +160,7 @@ def test_an_invalidation_applied_during_a_remote_read_keeps_the_old_value_out_of
 def test_losing_the_subscriber_connection_clears_the_near_cache():
     server = fakeredis.FakeServer()
     near = NearCache(lambda k: "v", 60, backend=RedisBackend(fakeredis.FakeRedis(server=server)),
-                     clock=ManualClock())
+                     clock=ManualClock(), name="t")
     near.get("k")
     server.connected = False
     assert near.drain() == 0
@@ -172,7 +172,7 @@ def test_losing_the_subscriber_connection_clears_the_near_cache():
 def test_a_killed_subscriber_connection_on_real_redis_clears_the_near_cache(redis_url):
     client = redis.Redis.from_url(redis_url)
     near = NearCache(lambda k: "v", 60, backend=RedisBackend(client, prefix=f"test:near:{uuid.uuid4().hex}:"),
-                     clock=ManualClock())
+                     clock=ManualClock(), name="t")
     near.get("k")
     assert client.client_kill_filter(_type="pubsub", skipme=True) >= 1
     near.drain()
@@ -195,9 +195,9 @@ def test_async_near_cache_is_invalidated_by_another_at_drain(async_redis_client)
             return store[key]
 
         a = await AsyncNearCache.create(load, 60, backend=AsyncRedisBackend(async_redis_client, prefix=prefix),
-                                        clock=ManualClock(), store=store, poll_on_read=False)
+                                        clock=ManualClock(), store=store, poll_on_read=False, name="t")
         b = await AsyncNearCache.create(load, 60, backend=AsyncRedisBackend(async_redis_client, prefix=prefix),
-                                        clock=ManualClock(), poll_on_read=False)
+                                        clock=ManualClock(), poll_on_read=False, name="t")
         seen = [await a.get("k"), await b.get("k")]
         await a.write("k", "v2")
         seen.append(await b.get("k"))
@@ -214,7 +214,7 @@ def test_async_near_cache_is_invalidated_by_another_at_drain(async_redis_client)
 
 def test_near_cache_needs_a_redis_backend():
     with pytest.raises(TypeError, match="backend must be a RedisBackend"):
-        NearCache(lambda k: k, 60, backend=None)
+        NearCache(lambda k: k, 60, backend=None, name="t")
 
 
 # -- how often a read polls for invalidations --------------------------------------------------
@@ -243,7 +243,7 @@ class _Polls:
 @pytest.mark.parametrize("interval, expected", [(0.001, [1, 1, 2, 2]), (0.0, [1, 2, 3, 4])])
 def test_reads_poll_at_most_once_per_poll_interval(monkeypatch, interval, expected):
     near = NearCache(lambda k: k.upper(), 60, backend=RedisBackend(fakeredis.FakeRedis()),
-                     clock=ManualClock(), poll_interval=interval)
+                     clock=ManualClock(), poll_interval=interval, name="t")
     polls = _Polls(monkeypatch, near)
     seen = []
     for step in (0.0, 0.0005, 0.0006, 0.0):  # t = 100, 100.0005, 100.0011, 100.0011
@@ -255,7 +255,7 @@ def test_reads_poll_at_most_once_per_poll_interval(monkeypatch, interval, expect
 
 def test_poll_on_read_false_never_polls(monkeypatch):
     near = NearCache(lambda k: k, 60, backend=RedisBackend(fakeredis.FakeRedis()), clock=ManualClock(),
-                     poll_on_read=False)
+                     poll_on_read=False, name="t")
     polls = _Polls(monkeypatch, near)
     for _ in range(3):
         polls.now += 1
@@ -267,7 +267,7 @@ def test_async_reads_poll_at_most_once_per_poll_interval(monkeypatch):
     async def scenario():
         near = await AsyncNearCache.create(lambda k: k.upper(), 60,
                                            backend=AsyncRedisBackend(fakeredis.FakeAsyncRedis()),
-                                           clock=ManualClock(), poll_interval=0.001)
+                                           clock=ManualClock(), poll_interval=0.001, name="t")
         polls = _Polls(monkeypatch, near, is_async=True)
         seen = []
         for step in (0.0, 0.0005, 0.0006):
@@ -282,4 +282,4 @@ def test_async_reads_poll_at_most_once_per_poll_interval(monkeypatch):
 
 def test_poll_interval_is_validated():
     with pytest.raises(ValueError, match="poll_interval must be >= 0, got -1"):
-        NearCache(lambda k: k, 60, backend=RedisBackend(fakeredis.FakeRedis()), poll_interval=-1)
+        NearCache(lambda k: k, 60, backend=RedisBackend(fakeredis.FakeRedis()), poll_interval=-1, name="t")

@@ -73,32 +73,32 @@ def test_wait_unlocked_returns_at_once_when_there_is_no_lock(backend):
 
 def test_a_waiting_process_loads_itself_when_the_holder_released_without_filling(backend):
     """The lock holder's load failed: it released the lock, and a waiter takes over."""
-    backend.acquire("k", "other process", 600)
+    backend.scoped("t").acquire("k", "other process", 600)
     waiting = threading.Event()
-    cache = CacheAside(lambda k: "mine", 60, clock=ManualClock(), backend=backend, single_flight=True)
+    cache = CacheAside(lambda k: "mine", 60, clock=ManualClock(), backend=backend, single_flight=True, name="t")
     cache.subscribe(lambda event: waiting.set(), "lock_wait")
     result = []
     t = threading.Thread(target=lambda: result.append(cache.get("k")))
     t.start()
     assert waiting.wait(WAIT)
-    backend.release("k", "other process")
+    backend.scoped("t").release("k", "other process")
     t.join(WAIT)
     assert result == ["mine"]
     assert cache.stats["loads"] == 1 and cache.counters["lock_waits"] == 1
 
 
 def test_a_waiting_process_gets_the_value_the_holder_filled(backend):
-    backend.acquire("k", "other process", 600)
+    backend.scoped("t").acquire("k", "other process", 600)
     waiting = threading.Event()
-    cache = CacheAside(lambda k: "mine", 60, clock=ManualClock(), backend=backend, single_flight=True)
+    cache = CacheAside(lambda k: "mine", 60, clock=ManualClock(), backend=backend, single_flight=True, name="t")
     cache.subscribe(lambda event: waiting.set(), "lock_wait")
     result = []
     t = threading.Thread(target=lambda: result.append(cache.get("k")))
     t.start()
     assert waiting.wait(WAIT)
-    _, token = backend.lookup("k")
-    backend.fill("k", Entry("theirs", 0.0, 60.0), token)
-    backend.release("k", "other process")
+    _, token = backend.scoped("t").lookup("k")
+    backend.scoped("t").fill("k", Entry("theirs", 0.0, 60.0), token)
+    backend.scoped("t").release("k", "other process")
     t.join(WAIT)
     assert result == ["theirs"]
     assert cache.stats["loads"] == 0
@@ -106,8 +106,8 @@ def test_a_waiting_process_gets_the_value_the_holder_filled(backend):
 
 def test_after_lock_wait_the_caller_loads_without_the_lock(backend):
     """A holder that hangs must not hang everyone: after lock_wait, load anyway (fail-open)."""
-    backend.acquire("k", "hung process", 600)
-    cache = CacheAside(lambda k: "mine", 60, clock=ManualClock(), backend=backend, single_flight=True, lock_wait=0)
+    backend.scoped("t").acquire("k", "hung process", 600)
+    cache = CacheAside(lambda k: "mine", 60, clock=ManualClock(), backend=backend, single_flight=True, lock_wait=0, name="t")
     assert cache.get("k") == "mine"
     assert cache.counters["lock_waits"] == 1 and cache.stats["loads"] == 1
 
@@ -115,15 +115,15 @@ def test_after_lock_wait_the_caller_loads_without_the_lock(backend):
 def test_async_waiting_task_gets_the_value_the_holder_filled(async_redis_client):
     async def main():
         backend = AsyncRedisBackend(async_redis_client, prefix=f"test:redis:{uuid.uuid4().hex}:")
-        await backend.acquire("k", "other", 600)
+        await backend.scoped("t").acquire("k", "other", 600)
         waiting = asyncio.Event()
-        cache = AsyncCacheAside(lambda k: "mine", 60, clock=ManualClock(), backend=backend, single_flight=True)
+        cache = AsyncCacheAside(lambda k: "mine", 60, clock=ManualClock(), backend=backend, single_flight=True, name="t")
         cache.subscribe(lambda event: waiting.set(), "lock_wait")
         task = asyncio.ensure_future(cache.get("k"))
         await waiting.wait()
-        _, token = await backend.lookup("k")
-        await backend.fill("k", Entry("theirs", 0.0, 60.0), token)
-        await backend.release("k", "other")
+        _, token = await backend.scoped("t").lookup("k")
+        await backend.scoped("t").fill("k", Entry("theirs", 0.0, 60.0), token)
+        await backend.scoped("t").release("k", "other")
         value = await task
         await async_redis_client.aclose()
         return value, cache.stats["loads"]
@@ -164,7 +164,7 @@ def test_entries_expire_in_redis_after_ttl_plus_stale_window(backend):
 def test_pickle_codec_round_trips_what_json_cannot(redis_client):
     value = {("sku", 1): (1, 2)}
     cache = CacheAside(lambda k: value, 60, clock=ManualClock(),
-                       backend=RedisBackend(redis_client, prefix=f"test:p:{uuid.uuid4().hex}:", codec=PickleCodec()))
+                       backend=RedisBackend(redis_client, prefix=f"test:p:{uuid.uuid4().hex}:", codec=PickleCodec()), name="t")
     cache.get("k")
     assert cache.get("k") == value and cache.stats["hits"] == 1
 
@@ -193,7 +193,7 @@ def test_an_entry_in_another_format_is_a_miss_not_an_error(backend):
 
 def test_an_unreadable_entry_is_a_miss(backend):
     backend.client.set(backend.entry_key("k"), b"not an entry")
-    cache = CacheAside(lambda k: "reloaded", 60, clock=ManualClock(), backend=backend)
+    cache = CacheAside(lambda k: "reloaded", 60, clock=ManualClock(), backend=backend, name="t")
     assert cache.get("k") == "reloaded"
     assert cache.get("k") == "reloaded" and cache.stats["loads"] == 1
 
@@ -217,7 +217,7 @@ def test_clear_deletes_only_this_prefix(redis_client):
 def test_server_time_is_redis_time_and_works_as_the_clock(backend):
     seconds, micros = backend.client.time()
     assert backend.server_time() >= seconds + micros / 1_000_000
-    cache = CacheAside(lambda k: "v", 3600, clock=backend.server_time, backend=backend)
+    cache = CacheAside(lambda k: "v", 3600, clock=backend.server_time, backend=backend, name="t")
     cache.get("k")
     cache.get("k")
     assert cache.stats == {"hits": 1, "misses": 1, "loads": 1}
@@ -247,7 +247,7 @@ def test_reads_fail_open_to_the_loader_when_redis_is_down(down, single_flight):
     calls = []
     events = []
     cache = CacheAside(lambda k: calls.append(k) or "from db", 60, clock=ManualClock(),
-                       backend=RedisBackend(down), single_flight=single_flight)
+                       backend=RedisBackend(down), single_flight=single_flight, name="t")
     cache.subscribe(events.append, "backend_error")
     assert cache.get("k") == "from db"
     assert cache.get("k") == "from db"
@@ -257,7 +257,7 @@ def test_reads_fail_open_to_the_loader_when_redis_is_down(down, single_flight):
 
 
 def test_invalidation_raises_when_redis_is_down(down):
-    cache = CacheAside(lambda k: 1, 60, backend=RedisBackend(down))
+    cache = CacheAside(lambda k: 1, 60, backend=RedisBackend(down), name="t")
     with pytest.raises(redis.ConnectionError):
         cache.invalidate("k")
     assert cache.counters["backend_errors"] == 1
@@ -265,7 +265,7 @@ def test_invalidation_raises_when_redis_is_down(down):
 
 def test_write_through_reads_fall_back_to_the_store_and_writes_raise_after_the_store(down):
     store = {"k": "stored"}
-    cache = WriteThroughCache(store, backend=RedisBackend(down))
+    cache = WriteThroughCache(store, backend=RedisBackend(down), name="t")
     assert cache.read("k") == "stored"
     with pytest.raises(redis.ConnectionError):
         cache.write("k", "new")
@@ -273,7 +273,7 @@ def test_write_through_reads_fall_back_to_the_store_and_writes_raise_after_the_s
 
 
 def test_write_back_reads_fall_back_to_the_store_and_writes_raise(down):
-    cache = WriteBackCache({"k": "stored"}, 60, ManualClock(), buffer=RedisBuffer(down))
+    cache = WriteBackCache({"k": "stored"}, 60, ManualClock(), buffer=RedisBuffer(down), name="t")
     with pytest.raises(redis.ConnectionError):
         cache.write("k", "new")
     assert cache.read("k") == "stored"
@@ -284,7 +284,7 @@ def test_async_reads_fail_open_when_redis_is_down():
         server = fakeredis.FakeServer()
         server.connected = False
         backend = AsyncRedisBackend(fakeredis.FakeAsyncRedis(server=server))
-        cache = AsyncCacheAside(lambda k: "from db", 60, clock=ManualClock(), backend=backend, single_flight=True)
+        cache = AsyncCacheAside(lambda k: "from db", 60, clock=ManualClock(), backend=backend, single_flight=True, name="t")
         return await cache.get("k"), await cache.get("k"), cache.stats["loads"]
 
     assert asyncio.run(main()) == ("from db", "from db", 2)
@@ -293,13 +293,13 @@ def test_async_reads_fail_open_when_redis_is_down():
 def _fail_closed_calls(client, aclient):
     """(cache, the write that must raise, the op its backend_error names), sync and asyncio."""
     return [
-        (CacheAside(lambda k: 1, 60, backend=RedisBackend(client)), lambda c: c.set("k", 2), "set"),
-        (CacheAside(lambda k: 1, 60, backend=RedisBackend(client)), lambda c: c.invalidate("k"), "invalidate"),
-        (WriteThroughCache({}, backend=RedisBackend(client)), lambda c: c.write("k", 2), "put"),
-        (WriteThroughCache({}, backend=RedisBackend(client)), lambda c: c.invalidate("k"), "invalidate"),
-        (WriteBackCache({}, 60, ManualClock(), buffer=RedisBuffer(client)), lambda c: c.write("k", 2), "write"),
-        (AsyncCacheAside(lambda k: 1, 60, backend=AsyncRedisBackend(aclient)), lambda c: c.set("k", 2), "set"),
-        (AsyncCacheAside(lambda k: 1, 60, backend=AsyncRedisBackend(aclient)), lambda c: c.invalidate("k"),
+        (CacheAside(lambda k: 1, 60, backend=RedisBackend(client), name="t"), lambda c: c.set("k", 2), "set"),
+        (CacheAside(lambda k: 1, 60, backend=RedisBackend(client), name="t"), lambda c: c.invalidate("k"), "invalidate"),
+        (WriteThroughCache({}, backend=RedisBackend(client), name="t"), lambda c: c.write("k", 2), "put"),
+        (WriteThroughCache({}, backend=RedisBackend(client), name="t"), lambda c: c.invalidate("k"), "invalidate"),
+        (WriteBackCache({}, 60, ManualClock(), buffer=RedisBuffer(client), name="t"), lambda c: c.write("k", 2), "write"),
+        (AsyncCacheAside(lambda k: 1, 60, backend=AsyncRedisBackend(aclient), name="t"), lambda c: c.set("k", 2), "set"),
+        (AsyncCacheAside(lambda k: 1, 60, backend=AsyncRedisBackend(aclient), name="t"), lambda c: c.invalidate("k"),
          "invalidate"),
     ]
 

@@ -64,7 +64,7 @@ def backend(request):
 
 def test_without_protection_every_reader_at_expiry_loads(backend):
     clock, loader = ManualClock(), HotLoader()
-    cache = CacheAside(loader, TTL, clock=clock, backend=backend)
+    cache = CacheAside(loader, TTL, clock=clock, backend=backend, name="t")
     assert cache.get("hot") == "hot#1"
     inside = threading.Barrier(N, timeout=WAIT)
     loader.gate = inside.wait  # passes only when all N loads are in flight together
@@ -78,7 +78,7 @@ def test_without_protection_every_reader_at_expiry_loads(backend):
 
 def test_single_flight_runs_one_load_for_all_readers_at_expiry(backend):
     clock, loader = ManualClock(), HotLoader()
-    cache = CacheAside(loader, TTL, clock=clock, backend=backend, single_flight=True)
+    cache = CacheAside(loader, TTL, clock=clock, backend=backend, single_flight=True, name="t")
     cache.get("hot")
     waiting = threading.Semaphore(0)
     cache.subscribe(lambda event: waiting.release(), "coalesced")
@@ -132,7 +132,7 @@ class PausingBackend(MemoryBackend):
 def test_single_flight_does_not_reload_a_key_a_finished_flight_filled():
     """A reader that missed just before another flight finished must not load again."""
     clock, loader, backend = ManualClock(), HotLoader(), PausingBackend()
-    cache = CacheAside(loader, TTL, clock=clock, backend=backend, single_flight=True)
+    cache = CacheAside(loader, TTL, clock=clock, backend=backend, single_flight=True, name="t")
     # Between this reader's miss and its own flight, another reader loads and fills the key.
     backend.after_lookup = lambda: cache.get("hot")
     assert cache.get("hot") == "hot#1"

@@ -79,11 +79,11 @@ def test_cache_aside_arguments(cls):
 
 def test_sync_and_async_backends_are_not_mixed():
     with pytest.raises(TypeError, match=r"asyncio-only: use AsyncCacheAside"):
-        CacheAside(loader, 10, backend=AsyncRedisBackend(fakeredis.FakeAsyncRedis()))
+        CacheAside(loader, 10, backend=AsyncRedisBackend(fakeredis.FakeAsyncRedis()), name="t")
     with pytest.raises(TypeError, match=r"backend must be an asyncio backend"):
-        AsyncCacheAside(loader, 10, backend=RedisBackend(fakeredis.FakeRedis()))
+        AsyncCacheAside(loader, 10, backend=RedisBackend(fakeredis.FakeRedis()), name="t")
     with pytest.raises(TypeError, match=r"asyncio-only: use AsyncWriteBackCache"):
-        WriteBackCache({}, 1, buffer=_AsyncBuffer())
+        WriteBackCache({}, 1, buffer=_AsyncBuffer(), name="t")
 
 
 class _AsyncBuffer:
@@ -115,7 +115,7 @@ def test_write_back_arguments():
     with pytest.raises(TypeError, match=r"store must be a MutableMapping .*got \(\)"):
         WriteBackCache((), 5)
     with pytest.raises(TypeError, match=r"buffer must be a MemoryBuffer or RedisBuffer, got 'redis'"):
-        WriteBackCache({}, 5, buffer="redis")
+        WriteBackCache({}, 5, buffer="redis", name="t")
     with pytest.raises(TypeError, match=r"clock must be a zero-argument callable"):
         AsyncWriteBackCache({}, 5, clock="now")
 
@@ -148,11 +148,11 @@ def test_redis_backend_arguments():
 def test_near_cache_arguments():
     backend = RedisBackend(fakeredis.FakeRedis())
     with pytest.raises(ValueError, match=r"max_entries must be >= 1, got 0"):
-        NearCache(loader, 10, backend=backend, max_entries=0)
+        NearCache(loader, 10, backend=backend, max_entries=0, name="t")
     with pytest.raises(ValueError, match=r"local_ttl must be > 0, got -1"):
-        NearCache(loader, 10, backend=backend, local_ttl=-1)
+        NearCache(loader, 10, backend=backend, local_ttl=-1, name="t")
     with pytest.raises(TypeError, match=r"backend must be a RedisBackend \(the shared tier\), got MemoryBackend"):
-        NearCache(loader, 10, backend=MemoryBackend())
+        NearCache(loader, 10, backend=MemoryBackend(), name="t")
 
 
 def test_memory_backend_arguments():

@@ -34,7 +34,7 @@ EXPECTED_AFTER_CRASH = {f"acct{i}": 100 + i for i in range(FLUSHED)}
 def child(db_path: str, url: str | None, prefix: str) -> None:
     db = Database(db_path)
     buffer = RedisBuffer(redis.Redis.from_url(url), prefix=prefix) if url else None
-    cache = WriteBackCache(db.balances, flush_interval=3600, clock=ManualClock(), buffer=buffer)
+    cache = WriteBackCache(db.balances, flush_interval=3600, clock=ManualClock(), buffer=buffer, name="t")
     for i in range(FLUSHED):
         cache.write(f"acct{i}", 100 + i)
     assert cache.flush() == FLUSHED
@@ -74,7 +74,7 @@ def test_sigkill_between_flushes_loses_exactly_the_unflushed_writes(tmp_path, bu
 
         # The next process opens the same cache: memory kept nothing, Redis kept everything.
         buf = RedisBuffer(redis.Redis.from_url(url), prefix=prefix) if url else None
-        recovered = WriteBackCache(db.balances, flush_interval=3600, clock=ManualClock(), buffer=buf).flush()
+        recovered = WriteBackCache(db.balances, flush_interval=3600, clock=ManualClock(), buffer=buf, name="t").flush()
         if buffer == "memory":
             assert recovered == 0 and dict(db.balances) == EXPECTED_AFTER_CRASH
         else:

@@ -246,7 +246,7 @@ class ConsistentHash:
     """
 
     def __init__(self, servers: Sequence[str], replicas: int = 100) -> None:
-        self._replicas = _validate.integer("replicas", replicas, minimum=1)
+        self._replicas = _validate.integer("replicas", replicas, minimum=1, maximum=100_000)
         self._lock = threading.Lock()
         self._servers: list[str] = []
         self._ring: list[tuple[int, str]] = []

@@ -20,10 +20,39 @@ HIT, STALE, EARLY, MISS = "hit", "stale", "early", "miss"
 check_clock = _validate.clock
 
 
+_NOT_IN_NAMES = frozenset("|{}*?[]\\") | frozenset(chr(c) for c in range(33))
+
+
 def check_name(name) -> str:
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty str, got {name!r}")
     return name
+
+
+def check_namespace(name) -> str:
+    """A cache's name on a shared backend is its namespace there, so it cannot hold ``|`` (the
+    delimiter after it), ``{}`` (Redis Cluster hash tags), glob characters or whitespace."""
+    check_name(name)
+    bad = sorted(set(name) & _NOT_IN_NAMES)
+    if bad or len(name) > 128:
+        raise ValueError(f"name must be 1-128 characters without whitespace or any of | {{ }} * ? [ ] \\, "
+                         f"got {name!r}")
+    return name
+
+
+def scoped(store, name, default: str):
+    """``(store, name)`` for a cache. A shared store (a Redis backend or buffer) is used through
+    its view under the cache's own ``name`` (``<prefix><name>|``): loaders have no stable
+    identity, so two caches on one Redis are told apart only by a name their owner chose, and
+    ``name=`` is then required. The memory stores belong to one process and keep ``default``."""
+    if getattr(store, "scoped", None) is None:
+        return store, check_name(default if name is None else name)
+    if name is None:
+        raise TypeError(f"name= is required for a cache on a shared backend ({store!r}): it is the "
+                        f"cache's namespace there, e.g. name='products' (two caches with one name "
+                        f"share entries)")
+    name = check_namespace(name)
+    return store.scoped(name), name
 
 
 def make_config(ttl, config: CacheConfig | None, options: dict) -> CacheConfig:
@@ -47,8 +76,7 @@ class ReadThroughBase(Observed):
             raise TypeError(f"loader must be callable with a key, got {loader!r}")
         self.config = make_config(ttl, config, options)
         self.loader = loader
-        self.backend = backend
-        self.name = check_name(name)
+        self.backend, self.name = scoped(backend, name, "cache")
         self._clock = check_clock(backend.default_clock if clock is None else clock)
         self._rng = make_rng(rng)
         self._outage = backend.outage_errors

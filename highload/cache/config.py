@@ -48,17 +48,17 @@ class CacheConfig:
     lock_wait: float | None = None
 
     def __post_init__(self) -> None:
-        _validate.number("ttl", self.ttl, minimum=0, inclusive=False)
+        _validate.seconds("ttl", self.ttl, allow_inf=True)
         _validate.number("jitter", self.jitter, minimum=0, inclusive=True)
         if not self.jitter < 1:
             raise ValueError(f"jitter must be < 1 (a fraction of ttl), got {self.jitter!r}")
         if self.negative_ttl is not None:
-            _validate.number("negative_ttl", self.negative_ttl, minimum=0, inclusive=False)
-        _validate.number("stale_while_revalidate", self.stale_while_revalidate, minimum=0, inclusive=True)
-        _validate.number("xfetch_beta", self.xfetch_beta, minimum=0, inclusive=True)
+            _validate.seconds("negative_ttl", _validate.number("negative_ttl", self.negative_ttl, minimum=0, inclusive=False))
+        _validate.seconds("stale_while_revalidate", self.stale_while_revalidate, inclusive=True, allow_inf=True)
+        _validate.lua_number("xfetch_beta", self.xfetch_beta, minimum=0, inclusive=True, maximum=math.inf)
         if not isinstance(self.single_flight, bool):
             raise TypeError(f"single_flight must be True or False, got {self.single_flight!r}")
-        _validate.finite_positive("lock_ttl", self.lock_ttl)
+        _validate.seconds("lock_ttl", self.lock_ttl)
         if self.lock_wait is not None:
             _validate.number("lock_wait", self.lock_wait, minimum=0, inclusive=True)
 

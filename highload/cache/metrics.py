@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from highload.outages import is_outage
+
 __all__ = ["CacheMetrics", "Observed"]
 
 
@@ -74,6 +76,7 @@ class Observed:
         the old value is still cached would serve it for a whole TTL."""
         try:
             yield
-        except self._outage:
-            self._rec.record("backend_error", key, op=op)
+        except self._outage as exc:
+            if is_outage(exc):
+                self._rec.record("backend_error", key, op=op)
             raise

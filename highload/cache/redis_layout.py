@@ -1,5 +1,9 @@
 """Redis cache storage, shared by every process: entries, fill-cancelling generations, locks.
 
+A cache uses a backend through its view under the cache's ``name`` (:meth:`BackendLayout.scoped`),
+so below ``{prefix}`` stands for ``<backend prefix><cache name>|``: names cannot hold ``|``, so
+no cache's namespace is a prefix of another's and ``clear()`` deletes only its own keys.
+
 Layout for a key ``k`` under ``prefix`` (the braces are a Redis Cluster hash tag, so one
 key's records share a slot and each script touches one slot)::
 
@@ -15,9 +19,11 @@ only reclaims memory, in Redis's real time. Use one clock across processes (the 
 ``time.time``), not ``time.monotonic``, which differs between hosts; where hosts' clocks
 drift apart, ``clock=backend.server_time`` reads Redis's ``TIME`` instead.
 
-Failure policy (fail-open for reads): the caches treat ``ConnectionError`` and
-``TimeoutError`` from these methods as a miss and call the loader, and they skip the
-fill and the lock. Writes and invalidations raise, because a silently skipped
+Failure policy (fail-open for reads): the caches treat an outage (as classified by
+:mod:`highload.outages`: connection loss, timeouts, ``LOADING``, ``TRYAGAIN``,
+``CLUSTERDOWN``) from these methods as a miss and call the loader, and they skip the
+fill and the lock; any other error (``WRONGTYPE``, ``READONLY``, ``OOM``, a failed login)
+raises. Writes and invalidations raise, because a silently skipped
 invalidation would leave a stale entry (for at most its ttl).
 
 This module is the part of :class:`~highload.cache.RedisBackend` /
@@ -28,15 +34,15 @@ written once, in ``_async/redis_backend.py`` and ``_async/redis_buffer.py``.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 import uuid
 from collections.abc import Hashable
 from typing import Any
 
-import redis.exceptions
-
 from highload import _validate
+from highload.outages import CAUGHT
 
 from . import scripts
 from .codec import Codec, check_codec, pack, unpack
@@ -44,8 +50,9 @@ from .entry import Entry
 
 __all__ = ["OUTAGE_ERRORS", "key_name", "check_client", "BackendLayout", "BufferLayout"]
 
-#: errors that mean "Redis is unreachable" (fail open), as opposed to bugs (raise)
-OUTAGE_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+#: the errors a cache catches around a Redis call; :func:`highload.outages.is_outage` then says
+#: which are outages (fail open) and which must raise. The old name of ``highload.outages.CAUGHT``.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = CAUGHT
 
 
 def milliseconds(seconds: float) -> int:
@@ -78,6 +85,8 @@ def check_client(client, asynchronous: bool):
 def check_prefix(prefix) -> str:
     if not isinstance(prefix, str) or not prefix:
         raise ValueError(f"prefix must be a non-empty str, got {prefix!r}")
+    if "|" in prefix:
+        raise ValueError(f"prefix must not contain '|' (it ends a cache's name), got {prefix!r}")
     return prefix
 
 
@@ -93,7 +102,7 @@ class BackendLayout:
         self.prefix = check_prefix(prefix)
         self.client = check_client(client, asynchronous)
         self.codec = check_codec(codec)
-        self.generation_ttl = _validate.finite_positive("generation_ttl", generation_ttl)
+        self.generation_ttl = _validate.seconds("generation_ttl", generation_ttl)
         if not isinstance(notify, bool):
             raise TypeError(f"notify must be True or False, got {notify!r}")
         self.notify = notify
@@ -106,6 +115,16 @@ class BackendLayout:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(prefix={self.prefix!r}, codec={self.codec!r})"
+
+    def scoped(self, name: str):
+        """This backend under one cache's ``name``: keys ``<prefix><name>|{k}``, its own channels.
+        Names hold no ``|``, so no cache's namespace is a prefix of another's (``clear()`` stays
+        inside its own)."""
+        view = copy.copy(self)
+        view.prefix = f"{self.prefix}{name}|"
+        view.channel = view.prefix + "invalidate"
+        view.clear_channel = view.prefix + "invalidate:all"
+        return view
 
     name_of = staticmethod(key_name)
 
@@ -154,6 +173,14 @@ class BufferLayout:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(prefix={self.prefix!r})"
+
+    def scoped(self, name: str):
+        """This buffer under one cache's ``name``: ``<prefix>{<name>}|data`` and ``|dirty``, one
+        hash tag, so the scripts that touch both stay on one Redis Cluster slot."""
+        view = copy.copy(self)
+        view.prefix = f"{self.prefix}{{{name}}}|"
+        view.keys = [view.prefix + "data", view.prefix + "dirty"]
+        return view
 
     def _pairs(self, names, raws) -> list[tuple[str, Any, bytes]]:
         names = [n.decode() if isinstance(n, bytes) else n for n in names]

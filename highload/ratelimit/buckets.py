@@ -37,8 +37,8 @@ class TokenBucket(Limiter):
         refill_rate: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.capacity = _validate.number("capacity", capacity, minimum=0, inclusive=False)
-        self.refill_rate = _validate.number("refill_rate", refill_rate, minimum=0, inclusive=True)
+        self.capacity = _validate.lua_number("capacity", capacity, minimum=0, inclusive=False)
+        self.refill_rate = _validate.lua_number("refill_rate", refill_rate, minimum=0, inclusive=True)
         super().__init__(clock)
         self.limit = self.capacity
         self.window = self.capacity / self.refill_rate if self.refill_rate else math.inf
@@ -109,8 +109,8 @@ class LeakyBucket(Limiter):
         leak_rate: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.capacity = _validate.number("capacity", capacity, minimum=0, inclusive=False)
-        self.leak_rate = _validate.number("leak_rate", leak_rate, minimum=0, inclusive=True)
+        self.capacity = _validate.lua_number("capacity", capacity, minimum=0, inclusive=False)
+        self.leak_rate = _validate.lua_number("leak_rate", leak_rate, minimum=0, inclusive=True)
         super().__init__(clock)
         self.limit = self.capacity
         self.window = self.capacity / self.leak_rate if self.leak_rate else math.inf

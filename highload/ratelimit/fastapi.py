@@ -26,8 +26,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by the clean-venv wheel test
     raise ImportError('highload.ratelimit.fastapi needs the web extra: pip install "highload[web]"') from exc
 
-from redis.exceptions import RedisError
-
+from highload.outages import CAUGHT, is_outage
 from highload.proxies import TrustedProxies
 
 from .decision import Decision, _whole_seconds
@@ -41,8 +40,9 @@ log = logging.getLogger("highload.ratelimit")
 
 FAIL_OPEN = "open"
 FAIL_CLOSED = "closed"
-#: What counts as "the storage is down": connection and timeout errors and their kin.
-STORE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+#: The errors the guard catches around a check; only those :func:`highload.outages.is_outage`
+#: calls outages fail open/closed, the rest raise. The old name of ``highload.outages.CAUGHT``.
+STORE_ERRORS: tuple[type[BaseException], ...] = CAUGHT
 
 
 def by_ip(request: Request) -> str:
@@ -127,7 +127,9 @@ class _Guard:
             if self._is_async[id(limiter)]:
                 return await limiter.check(key)
             return limiter.check(key)
-        except STORE_ERRORS as exc:
+        except CAUGHT as exc:
+            if not is_outage(exc):
+                raise  # WRONGTYPE, READONLY, a failed login...: never a reason to let traffic through
             log.warning("rate limiter storage unreachable (%s: %s); failing %s",
                         type(exc).__name__, exc, self.fail)
             if self.fail == FAIL_OPEN:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from highload import _validate
 
 from .decision import Decision
+from .events import LimiterEvent
 from .memory import MemoryStorage
 from .policies import Policy
 from .storage import AsyncStorage, Storage
@@ -31,8 +32,23 @@ def _setup(limiter, policy: Policy, storage, clock, prefix: str | None) -> None:
     limiter.policy = policy
     limiter.storage = storage
     limiter.clock = _validate.clock(clock, default=storage.default_clock)
-    prefix = f"hl:rl:{policy.name}:" if prefix is None else prefix
+    if prefix is None:
+        prefix = f"hl:rl:{policy.namespace}:"
+    elif not isinstance(prefix, str) or not prefix:
+        raise TypeError(f"prefix must be a non-empty str, got {prefix!r}")
+    limiter.namespace = policy.namespace
+    limiter._listeners = []
     limiter._view = storage.bind(policy, limiter.clock, prefix)
+    # the view reports state resets (see highload.ratelimit.events) to this limiter's listeners
+    limiter._view.listeners = limiter._listeners
+    limiter._view.namespace = limiter.namespace
+
+
+def _subscribe(limiter, listener: Callable) -> Callable[[], None]:
+    if not callable(listener):
+        raise TypeError(f"listener must be callable with a LimiterEvent, got {listener!r}")
+    limiter._listeners.append(listener)
+    return lambda: limiter._listeners.remove(listener) if listener in limiter._listeners else None
 
 
 class RateLimiter:
@@ -45,6 +61,10 @@ class RateLimiter:
 
     Pass ``storage=RedisStorage(client)`` to share the limit across processes and hosts.
     ``backend=`` is the old name of ``storage=``, still accepted.
+
+    Keys live under ``hl:rl:<policy.namespace>:`` (``prefix=`` overrides it): see
+    :mod:`highload.ratelimit.policies` for why the default namespace carries a digest of the
+    policy's parameters, and what an explicit ``name=`` changes.
     """
 
     backend = property(lambda self: self.storage, doc="The old name of :attr:`storage`.")
@@ -65,6 +85,11 @@ class RateLimiter:
 
     def __repr__(self) -> str:
         return f"RateLimiter({self.policy!r}, storage={type(self.storage).__name__})"
+
+    def subscribe(self, listener: Callable[[LimiterEvent], object]) -> Callable[[], None]:
+        """Call ``listener(event)`` for each :class:`~highload.ratelimit.events.LimiterEvent`
+        (``state_reset``); returns a function that unsubscribes it."""
+        return _subscribe(self, listener)
 
     def allow(self, key: str, cost: float = 1) -> bool:
         """Admit one request of ``cost`` for ``key``; a rejected request consumes nothing."""
@@ -102,6 +127,10 @@ class AsyncRateLimiter:
 
     def __repr__(self) -> str:
         return f"AsyncRateLimiter({self.policy!r}, storage={type(self.storage).__name__})"
+
+    def subscribe(self, listener: Callable[[LimiterEvent], object]) -> Callable[[], None]:
+        """As :meth:`RateLimiter.subscribe`; listeners are plain functions, called in the task."""
+        return _subscribe(self, listener)
 
     async def allow(self, key: str, cost: float = 1) -> bool:
         result = self._view.allow(key, cost)

@@ -1,4 +1,11 @@
-"""In-process storage for keyed limiters: one limiter object per key, thread-safe."""
+"""In-process storage for keyed limiters: one limiter object per key, thread-safe.
+
+Like Redis, it keys state by prefix (namespace): limiters bound with the same policy and prefix
+share their keys' state, and a policy bound under a prefix another policy (other algorithm or
+parameters) already uses is *contested*: a key's state written by the other policy is dropped
+and the limiter emits ``state_reset``, as the Redis scripts do. Uncontested prefixes (the usual
+case) pay nothing for this.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from highload import _validate
+
 from .base import Limiter
 from .decision import Decision
+from .events import STATE_RESET, emit
 from .policies import Policy
 
 __all__ = ["MemoryStorage", "MemoryBackend"]
@@ -23,10 +33,14 @@ class MemoryStorage:
     default_clock = staticmethod(time.monotonic)
 
     def __init__(self, *, sweep_every: int = 10_000) -> None:
-        self.sweep_every = sweep_every
+        self.sweep_every = _validate.integer("sweep_every", sweep_every, minimum=1)
+        self._spaces: dict[str, _Space] = {}
+        self._lock = threading.Lock()
 
     def bind(self, policy: Policy, clock: Callable[[], float], prefix: str) -> _MemoryPolicyView:
-        return _MemoryPolicyView(policy, clock, self.sweep_every)
+        with self._lock:
+            space = self._spaces.setdefault(prefix, _Space())
+            return _MemoryPolicyView(policy, clock, self.sweep_every, space)
 
     def allow_many(self, items: Sequence[tuple[_MemoryPolicyView, str]], cost: float) -> bool:
         return self.check_many(items, cost)[0].allowed
@@ -56,16 +70,63 @@ class MemoryStorage:
                 lim._lock.release()
 
 
+class _Space:
+    """One prefix's state: each fingerprint's limiters, and (once contested) who owns each key."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.tables: dict[str, dict[str, Limiter]] = {}
+        self.owner: dict[str, str] = {}
+        self.views: list[_MemoryPolicyView] = []
+        self.contested = False
+
+    def join(self, view: _MemoryPolicyView) -> dict[str, Limiter]:
+        with self.lock:
+            table = self.tables.setdefault(view.fingerprint, {})
+            self.views.append(view)
+            if len(self.tables) > 1 and not self.contested:
+                for fp, other in self.tables.items():
+                    for key in other:
+                        self.owner[key] = fp
+                self.contested = True
+                for v in self.views:
+                    v._contested = True
+            view._contested = self.contested
+            return table
+
+
 class _MemoryPolicyView:
-    def __init__(self, policy: Policy, clock: Callable[[], float], sweep_every: int) -> None:
+    def __init__(self, policy: Policy, clock: Callable[[], float], sweep_every: int, space: _Space) -> None:
         self._policy = policy
         self._clock = clock
-        self._limiters: dict[str, Limiter] = {}
-        self._lock = threading.Lock()
+        self.fingerprint = policy.fingerprint
+        self.namespace = policy.namespace
+        self.listeners: list = []
+        self._space = space
+        self._lock = space.lock
         self._sweep_every = sweep_every
         self._created = 0
+        self._contested = False
+        self._limiters = space.join(self)
+
+    def _claim(self, key: str) -> bool:
+        """In a contested prefix: drop ``key``'s state if another policy wrote it (under the lock);
+        True when that state was live (as Redis's TTL would have kept it)."""
+        space = self._space
+        owner = space.owner.get(key)
+        space.owner[key] = self.fingerprint
+        if owner is None or owner == self.fingerprint:
+            return False
+        other = space.tables[owner].pop(key, None)
+        self._limiters.pop(key, None)
+        return other is not None and other.peek().reset_after > 0
 
     def limiter_for(self, key: str) -> Limiter:
+        if self._contested:
+            with self._lock:
+                dropped = self._claim(key)
+            if dropped:  # outside the lock: a listener may call this limiter
+                emit(self.listeners, STATE_RESET, key, self.namespace)
         lim = self._limiters.get(key)
         if lim is None:
             with self._lock:
@@ -84,7 +145,7 @@ class _MemoryPolicyView:
 
     def allow(self, key: str, cost: float = 1) -> bool:
         lim = self._limiters.get(key)
-        if lim is None:
+        if lim is None or self._contested:
             lim = self.limiter_for(key)
         return lim.allow(cost)
 
@@ -94,6 +155,8 @@ class _MemoryPolicyView:
     def reset(self, key: str) -> None:
         with self._lock:
             self._limiters.pop(key, None)
+            if self._contested:
+                self._space.owner.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._limiters)

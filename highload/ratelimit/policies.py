@@ -2,11 +2,29 @@
 
 A policy says *what* to enforce; a storage (memory or Redis) says *where* the state lives;
 :class:`~highload.ratelimit.RateLimiter` joins the two for one key space.
+
+Namespaces. A limiter keeps its state under ``hl:rl:<namespace>:<key>``. A policy without an
+explicit ``name=`` gets the namespace ``<algorithm>.<digest>``: the digest is the first 12 hex
+digits of the SHA-1 of its canonical parameters and its storage layout version
+(:data:`LAYOUT`), identical in every process and host. So a login limit of 5/min and an API
+limit of 100/s on one Redis never share a key, and neither do processes running an old and a
+new state layout. Changing a policy's parameters therefore starts a new, empty key: during a
+rolling deploy old and new processes count separately (a client may briefly get both limits).
+
+To keep one key across a change (say, raising a limit without giving everyone a fresh quota),
+give the policy an explicit ``name=``: its namespace is then that name. Each stored state also
+carries the policy's :attr:`~Policy.fingerprint`; a state under that name written by another
+algorithm or other parameters is reset (never reinterpreted, never failed open), and the
+limiter emits a ``state_reset`` event (:meth:`RateLimiter.subscribe`). Names are ASCII
+letters, digits and ``_ - .`` (no ``:``, the delimiter, and no ``{}``, Redis Cluster hash tags),
+so one namespace can never be a prefix of another.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +49,22 @@ __all__ = [
 
 DAY = 86_400.0
 
+#: The version of each algorithm's stored state layout, part of the default namespace's digest.
+#: Bump it when a layout changes, so processes on the old and the new layout never share a key
+#: (2: the sliding window log's entries hold grouped units since this release).
+LAYOUT = {"token_bucket": 1, "leaky_bucket": 1, "fixed_window": 1, "sliding_window_log": 2,
+          "sliding_window_counter": 1}
+
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _check_name(name) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {name!r}")
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"name must be 1-64 ASCII letters, digits, '_', '-' or '.' (':' separates "
+                         f"namespaces, '{{}}' are Redis Cluster hash tags), got {name!r}")
+
 
 class Policy:
     """Base of all policies: an algorithm name, two numeric parameters and a display name."""
@@ -41,6 +75,18 @@ class Policy:
     @property
     def params(self) -> tuple[float, float]:
         raise NotImplementedError
+
+    @property
+    def fingerprint(self) -> str:
+        """12 hex digits naming algorithm, parameters and state layout; the same in every process."""
+        a, b = self.params
+        canonical = f"{self.algorithm}|layout={LAYOUT[self.algorithm]}|{a!r}|{b!r}"
+        return hashlib.sha1(canonical.encode()).hexdigest()[:12]
+
+    @property
+    def namespace(self) -> str:
+        """``name`` when it was given, else ``<algorithm>.<fingerprint>`` (see the module docstring)."""
+        return self.name if self.name != self.algorithm else f"{self.algorithm}.{self.fingerprint}"
 
     def create(self, clock: Callable[[], float]) -> Limiter:
         """A fresh in-memory limiter enforcing this policy."""
@@ -55,8 +101,9 @@ class TokenBucketPolicy(Policy):
     algorithm = "token_bucket"
 
     def __post_init__(self) -> None:
-        _validate.number("capacity", self.capacity, minimum=0, inclusive=False)
-        _validate.number("refill_rate", self.refill_rate, minimum=0, inclusive=True)
+        _validate.lua_number("capacity", self.capacity, minimum=0, inclusive=False)
+        _validate.lua_number("refill_rate", self.refill_rate, minimum=0, inclusive=True)
+        _check_name(self.name)
 
     @property
     def params(self) -> tuple[float, float]:
@@ -84,8 +131,9 @@ class LeakyBucketPolicy(Policy):
     algorithm = "leaky_bucket"
 
     def __post_init__(self) -> None:
-        _validate.number("capacity", self.capacity, minimum=0, inclusive=False)
-        _validate.number("leak_rate", self.leak_rate, minimum=0, inclusive=True)
+        _validate.lua_number("capacity", self.capacity, minimum=0, inclusive=False)
+        _validate.lua_number("leak_rate", self.leak_rate, minimum=0, inclusive=True)
+        _check_name(self.name)
 
     @property
     def params(self) -> tuple[float, float]:
@@ -112,10 +160,11 @@ class _WindowPolicy(Policy):
     name: str = ""
 
     def __post_init__(self) -> None:
-        _validate.integer("limit", self.limit, minimum=1)
-        _validate.number("window", self.window, minimum=0, inclusive=False)
+        _validate.integer("limit", self.limit, minimum=1, maximum=_validate.LUA_MAX)
+        _validate.lua_number("window", self.window, minimum=0, inclusive=False)
         if not self.name:
             object.__setattr__(self, "name", self.algorithm)
+        _check_name(self.name)
 
     @property
     def params(self) -> tuple[float, float]:

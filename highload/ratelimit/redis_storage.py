@@ -10,6 +10,21 @@ EVALSHA, and on NOSCRIPT (first use on a server, or after SCRIPT FLUSH) load and
 and little else: a policy's constant arguments are encoded once, ``allow`` runs a variant
 of the script that replies with a single integer, and redis-py uses hiredis (a core
 dependency) to pack commands and parse replies in C.
+
+Namespaces and fingerprints: each key is ``hl:rl:<namespace>:<client key>`` (see
+:mod:`highload.ratelimit.policies`). Hash states also hold ``f``, the policy's fingerprint, read
+by the same HMGET as the state; a state another policy wrote under the same name is deleted
+inside the script, which flags it in the reply (2 is added to the first integer), and the view
+emits ``state_reset`` to the limiter's listeners.
+
+Redis Cluster plan. A one-key check touches one key, so it works on a cluster as it is (each
+client key lands on its own slot, spreading the load). ``check_all`` over independent keys (per
+IP, per user, global) is one script over several keys, which a cluster accepts only when they
+share a slot; a common hash tag (``{...}``) would put *all* traffic on one slot, i.e. one
+node, so we do not add one. The plan, not built yet: on a cluster, consume on each key in slot
+order, one script per slot, and on a denial refund what the earlier slots consumed (a refund
+is a negative-cost check). Until then ``check_all`` is for a single Redis (or keys a caller
+deliberately tags alike, e.g. one user's per-minute and per-day limits: ``user:{42}``).
 """
 
 from __future__ import annotations
@@ -22,6 +37,7 @@ from highload._lua import aevalsha, evalsha
 
 from . import scripts
 from .decision import Decision
+from .events import STATE_RESET, emit
 from .policies import Policy
 
 __all__ = ["RedisStorage", "AsyncRedisStorage", "RedisBackend", "AsyncRedisBackend"]
@@ -40,8 +56,11 @@ class _RedisPolicyView:
     def __init__(self, storage, policy: Policy, clock: Callable[[], float], prefix: str) -> None:
         self.storage, self.policy, self.clock, self.prefix = storage, policy, clock, prefix
         self.limit = policy.params[0]
-        self.params = tuple(_encode(p) for p in policy.params)
+        self.fingerprint = policy.fingerprint.encode()
+        self.params = (*(_encode(p) for p in policy.params), self.fingerprint)
         self.multi_params = (policy.algorithm.encode(), *self.params)
+        self.listeners: list = []
+        self.namespace = policy.namespace
         register = storage.client.register_script
         self.script = register(scripts.single(policy.algorithm))
         self.brief_script = register(scripts.single(policy.algorithm, brief=True))
@@ -54,9 +73,17 @@ class _RedisPolicyView:
             _validate.cost(cost)
         return (self.now(), cost, *self.params)
 
+    def state_reset(self, key: str) -> None:
+        emit(self.listeners, STATE_RESET, key, self.namespace)
+
+    def flagged(self, key: str, reply: int) -> bool:
+        """A brief reply above 1: another policy's state was reset (see the module docstring)."""
+        self.state_reset(key)
+        return reply == 3
+
     def decision(self, allowed, remaining, retry, reset) -> Decision:
         return Decision(
-            allowed=allowed == 1,
+            allowed=allowed & 1 == 1,
             limit=self.limit,
             remaining=int(remaining),
             retry_after=float(retry),
@@ -88,7 +115,22 @@ class _RedisStorageBase:
     @staticmethod
     def _decisions(items, reply) -> list[Decision]:
         allowed = reply[0]
+        if allowed > 1:
+            _report(items, reply[1 + 4 * len(items):])
         return [view.decision(allowed, *reply[1 + 4 * i : 4 + 4 * i]) for i, (view, _) in enumerate(items)]
+
+    @staticmethod
+    def _brief(items, reply) -> bool:
+        if type(reply) is list:
+            _report(items, reply[1:])
+            reply = reply[0]
+        return reply & 1 == 1
+
+
+def _report(items, positions) -> None:
+    for i in positions:
+        view, key = items[int(i) - 1]
+        view.state_reset(key)
 
 
 class RedisStorage(_RedisStorageBase):
@@ -109,7 +151,7 @@ class RedisStorage(_RedisStorageBase):
 
     def allow_many(self, items, cost: float) -> bool:
         keys, argv = self._multi(items, cost)
-        return evalsha(self._multi_brief_script, keys, argv) == 1
+        return self._brief(items, evalsha(self._multi_brief_script, keys, argv))
 
 
 class _SyncRedisPolicyView(_RedisPolicyView):
@@ -118,10 +160,14 @@ class _SyncRedisPolicyView(_RedisPolicyView):
         if type(cost) not in _PLAIN or cost <= 0:
             _validate.cost(cost)
         now = _SERVER_TIME if self.storage.server_time else self.clock()
-        return evalsha(self.brief_script, (self.prefix + key,), (now, cost, *self.params)) == 1
+        reply = evalsha(self.brief_script, (self.prefix + key,), (now, cost, *self.params))
+        return reply == 1 if reply < 2 else self.flagged(key, reply)
 
     def check(self, key: str, cost: float = 1) -> Decision:
-        return self.decision(*evalsha(self.script, (self.prefix + key,), self.args(cost)))
+        reply = evalsha(self.script, (self.prefix + key,), self.args(cost))
+        if reply[0] > 1:
+            self.state_reset(key)
+        return self.decision(*reply)
 
     def reset(self, key: str) -> None:
         self.storage.client.delete(self.prefix + key)
@@ -145,15 +191,19 @@ class AsyncRedisStorage(_RedisStorageBase):
 
     async def allow_many(self, items, cost: float) -> bool:
         keys, argv = self._multi(items, cost)
-        return await aevalsha(self._multi_brief_script, keys, argv) == 1
+        return self._brief(items, await aevalsha(self._multi_brief_script, keys, argv))
 
 
 class _AsyncRedisPolicyView(_RedisPolicyView):
     async def allow(self, key: str, cost: float = 1) -> bool:
-        return await aevalsha(self.brief_script, (self.prefix + key,), self.args(cost)) == 1
+        reply = await aevalsha(self.brief_script, (self.prefix + key,), self.args(cost))
+        return reply == 1 if reply < 2 else self.flagged(key, reply)
 
     async def check(self, key: str, cost: float = 1) -> Decision:
-        return self.decision(*await aevalsha(self.script, (self.prefix + key,), self.args(cost)))
+        reply = await aevalsha(self.script, (self.prefix + key,), self.args(cost))
+        if reply[0] > 1:
+            self.state_reset(key)
+        return self.decision(*reply)
 
     async def reset(self, key: str) -> None:
         await self.storage.client.delete(self.prefix + key)

@@ -17,7 +17,7 @@ __all__ = ["FixedWindow", "SlidingWindowLog", "SlidingWindowCounter"]
 class _Window(Limiter):
     def __init__(self, limit: int, window: float, clock: Callable[[], float] | None) -> None:
         self.limit = _validate.integer("limit", limit, minimum=1)
-        self.window = _validate.number("window", window, minimum=0, inclusive=False)
+        self.window = _validate.lua_number("window", window, minimum=0, inclusive=False)
         super().__init__(clock)
 
     def __repr__(self) -> str:

@@ -13,9 +13,9 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from redis.exceptions import RedisError
 
 from highload.carts import CartStore, InMemoryCartStore, RedisCartStore
+from highload.outages import CAUGHT, is_outage
 from highload.proxies import ClientFromProxy
 
 from .capacity import SimulatedCapacity
@@ -30,8 +30,9 @@ log = logging.getLogger("highload.shop")
 MAX_QTY_PER_REQUEST = 1000
 #: Cart ids are opaque tokens the client picks (say, a UUID): letters, digits, - and _.
 CART_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-#: What counts as "the cart store is down".
-STORE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+#: The errors caught around the cart store; only outages (:func:`highload.outages.is_outage`)
+#: answer 503, the rest 500. The old name of ``highload.outages.CAUGHT``.
+STORE_ERRORS: tuple[type[BaseException], ...] = CAUGHT
 
 CartId = Annotated[str, Path(pattern=CART_ID_PATTERN, description="an opaque id the client picks")]
 
@@ -115,6 +116,9 @@ def create_app(settings: ShopSettings | None = None, *, carts: CartStore | None 
     for error_type in STORE_ERRORS:
         @app.exception_handler(error_type)
         async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+            if not is_outage(exc):
+                log.error("cart store error (%s: %s)", type(exc).__name__, exc)
+                return _error(500, "internal_error", "The cart store refused the request.")
             log.warning("cart store unreachable (%s: %s)", type(exc).__name__, exc)
             response = _error(503, "cart_store_unavailable", "The cart store is unreachable; try again shortly.")
             response.headers["Retry-After"] = "1"

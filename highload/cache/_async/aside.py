@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from highload.outages import reraise_unless_outage
+
 from .._core import EARLY, HIT, STALE, ReadThroughBase
 from .._flavour import AsyncRefresher, acall
 from ..config import CacheConfig
@@ -58,7 +60,7 @@ class AsyncCacheAside(ReadThroughBase):
         *,
         backend=None,
         store: AsyncStoreLike | None = None,
-        name: str = "cache",
+        name: str | None = None,
         rng=None,
         executor=None,
         config: CacheConfig | None = None,
@@ -76,7 +78,8 @@ class AsyncCacheAside(ReadThroughBase):
         cache's own)."""
         try:
             entry, token = await self.backend.lookup(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="lookup")
             entry, token = None, None  # fail open: a miss, and no fill (the token is unknown)
         now = self._clock()
@@ -172,7 +175,8 @@ class AsyncCacheAside(ReadThroughBase):
     async def _lookup(self, key: Hashable) -> tuple[Entry | None, Any]:
         try:
             return await self.backend.lookup(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="lookup")
             return None, None  # fail open: a miss, and no fill (the token is unknown)
 
@@ -181,13 +185,15 @@ class AsyncCacheAside(ReadThroughBase):
             return
         try:
             await self.backend.fill(key, entry, token)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="fill")
 
     async def _token(self, key: Hashable) -> Any:
         try:
             return await self.backend.token(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="token")
             return None
 
@@ -224,7 +230,8 @@ class AsyncCacheAside(ReadThroughBase):
         while True:
             try:
                 acquired = await self.backend.acquire(key, owner, self.config.lock_ttl)
-            except self._outage:
+            except self._outage as exc:
+                reraise_unless_outage(exc)
                 self._rec.record("backend_error", key, op="acquire")
                 return await self._load(key, load, None)
             if acquired:
@@ -248,7 +255,8 @@ class AsyncCacheAside(ReadThroughBase):
             return False
         try:
             return await self.backend.wait_unlocked(key, remaining)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="wait")
             return False
 
@@ -259,7 +267,8 @@ class AsyncCacheAside(ReadThroughBase):
         owner = uuid.uuid4().hex
         try:
             return owner if await self.backend.acquire(key, owner, self.config.lock_ttl) else False
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="acquire")
             return None
 
@@ -267,7 +276,8 @@ class AsyncCacheAside(ReadThroughBase):
         if isinstance(owner, str):
             try:
                 await self.backend.release(key, owner)
-            except self._outage:
+            except self._outage as exc:
+                reraise_unless_outage(exc)
                 self._rec.record("backend_error", key, op="release")
 
     async def _refresh(self, key: Hashable, load: Callable[[Any], Any], seen: Entry, *, early: bool) -> Any:

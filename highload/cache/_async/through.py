@@ -8,8 +8,9 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from highload import _validate
+from highload.outages import reraise_unless_outage
 
-from .._core import check_clock, check_name
+from .._core import check_clock, scoped
 from .._flavour import AsyncLock
 from ..entry import LATER, Entry
 from ..events import Recorder
@@ -44,12 +45,11 @@ class AsyncWriteThroughCache(Observed):
 
     def __init__(self, store: AsyncStoreLike, *, ttl: float | None = None, backend=None,
                  max_entries: int | None = None, clock: Callable[[], float] | None = None,
-                 name: str = "write-through", read_through: bool = False) -> None:
+                 name: str | None = None, read_through: bool = False) -> None:
         self._store = AsyncStoreAccess(store)
         self.store = store
         self.ttl = math.inf if ttl is None else _validate.number("ttl", ttl, minimum=0, inclusive=False)
-        self.backend = pick_backend(backend, max_entries, self)
-        self.name = check_name(name)
+        self.backend, self.name = scoped(pick_backend(backend, max_entries, self), name, "write-through")
         if not isinstance(read_through, bool):
             raise TypeError(f"read_through must be True or False, got {read_through!r}")
         self.read_through = read_through
@@ -65,7 +65,8 @@ class AsyncWriteThroughCache(Observed):
         """The cached value if fresh, else the store's (``KeyError`` if it has none)."""
         try:
             entry, token = await self.backend.lookup(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="lookup")
             entry, token = None, None
         if entry is not None and entry.is_fresh(self._clock()):
@@ -75,14 +76,16 @@ class AsyncWriteThroughCache(Observed):
         if self.read_through and token is LATER:  # read before the store, never after
             try:
                 token = await self.backend.token(key)
-            except self._outage:
+            except self._outage as exc:
+                reraise_unless_outage(exc)
                 self._rec.record("backend_error", key, op="token")
                 token = None
         value = await self._store.read(key)
         if self.read_through and token is not None:
             try:
                 await self.backend.fill(key, self._entry(value), token)
-            except self._outage:
+            except self._outage as exc:
+                reraise_unless_outage(exc)
                 self._rec.record("backend_error", key, op="fill")
         return value
 

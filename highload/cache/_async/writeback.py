@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from highload import _validate
+from highload.outages import reraise_unless_outage
 
-from .._core import check_clock, check_name
+from .._core import check_clock, scoped
 from .._flavour import AsyncLock
 from ..events import Recorder
 from ..metrics import Observed
@@ -47,7 +48,7 @@ class AsyncWriteBackCache(Observed):
 
     def __init__(self, store: AsyncStoreLike, flush_interval: float = math.inf,
                  clock: Callable[[], float] | None = None, *, max_dirty: int | None = None,
-                 buffer=None, name: str = "write-back") -> None:
+                 buffer=None, name: str | None = None) -> None:
         self._store = AsyncStoreAccess(store)
         self.store = store
         self.flush_interval = _validate.number("flush_interval", flush_interval, minimum=0, inclusive=False)
@@ -55,9 +56,8 @@ class AsyncWriteBackCache(Observed):
         if max_dirty is not None:
             max_dirty = _validate.integer("max_dirty", max_dirty, minimum=1)
         self.max_dirty = max_dirty
-        self.buffer = pick_buffer(buffer, self)
+        self.buffer, self.name = scoped(pick_buffer(buffer, self), name, "write-back")
         self._outage = self.buffer.outage_errors
-        self.name = check_name(name)
         self._rec = Recorder(self.name, self._clock)
         self._last_flush = self._clock()  # the first interval starts at construction
         self._flush_lock = AsyncLock()
@@ -91,7 +91,8 @@ class AsyncWriteBackCache(Observed):
             await self.flush()
         try:
             found, value = await self.buffer.read(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="read")
             found, value = False, None
         if found:

@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from highload.outages import reraise_unless_outage
+
 from .._core import EARLY, HIT, STALE, ReadThroughBase
 from .._flavour import Refresher, call
 from ..config import CacheConfig
@@ -59,7 +61,7 @@ class CacheAside(ReadThroughBase):
         *,
         backend=None,
         store: StoreLike | None = None,
-        name: str = "cache",
+        name: str | None = None,
         rng=None,
         executor=None,
         config: CacheConfig | None = None,
@@ -77,7 +79,8 @@ class CacheAside(ReadThroughBase):
         cache's own)."""
         try:
             entry, token = self.backend.lookup(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="lookup")
             entry, token = None, None  # fail open: a miss, and no fill (the token is unknown)
         now = self._clock()
@@ -173,7 +176,8 @@ class CacheAside(ReadThroughBase):
     def _lookup(self, key: Hashable) -> tuple[Entry | None, Any]:
         try:
             return self.backend.lookup(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="lookup")
             return None, None  # fail open: a miss, and no fill (the token is unknown)
 
@@ -182,13 +186,15 @@ class CacheAside(ReadThroughBase):
             return
         try:
             self.backend.fill(key, entry, token)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="fill")
 
     def _token(self, key: Hashable) -> Any:
         try:
             return self.backend.token(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="token")
             return None
 
@@ -225,7 +231,8 @@ class CacheAside(ReadThroughBase):
         while True:
             try:
                 acquired = self.backend.acquire(key, owner, self.config.lock_ttl)
-            except self._outage:
+            except self._outage as exc:
+                reraise_unless_outage(exc)
                 self._rec.record("backend_error", key, op="acquire")
                 return self._load(key, load, None)
             if acquired:
@@ -249,7 +256,8 @@ class CacheAside(ReadThroughBase):
             return False
         try:
             return self.backend.wait_unlocked(key, remaining)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="wait")
             return False
 
@@ -260,7 +268,8 @@ class CacheAside(ReadThroughBase):
         owner = uuid.uuid4().hex
         try:
             return owner if self.backend.acquire(key, owner, self.config.lock_ttl) else False
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="acquire")
             return None
 
@@ -268,7 +277,8 @@ class CacheAside(ReadThroughBase):
         if isinstance(owner, str):
             try:
                 self.backend.release(key, owner)
-            except self._outage:
+            except self._outage as exc:
+                reraise_unless_outage(exc)
                 self._rec.record("backend_error", key, op="release")
 
     def _refresh(self, key: Hashable, load: Callable[[Any], Any], seen: Entry, *, early: bool) -> Any:

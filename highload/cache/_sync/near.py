@@ -32,6 +32,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from highload import _validate
+from highload.outages import reraise_unless_outage
 
 from .._flavour import Lock
 from ..entry import Entry
@@ -75,7 +76,7 @@ class NearCache(Observed):
             raise TypeError(f"poll_on_read must be True or False, got {poll_on_read!r}")
         self.poll_on_read = poll_on_read
         self.poll_interval = _validate.number("poll_interval", poll_interval, minimum=0, inclusive=True)
-        self.backend = backend
+        self.backend = self.remote.backend  # the view under the cache's name
         self._next_poll = 0.0  # time.monotonic(): real time, whatever clock the entries use
         self._hot_hits = 0
         self._hits_heard = False  # is anyone subscribed to "hit" events?
@@ -179,7 +180,8 @@ class NearCache(Observed):
                 while (message := self._pubsub.get_message(timeout=0.0)) is not None:
                     applied += self._apply(message)
                 self._check_reconnect()
-            except OUTAGE_ERRORS:
+            except OUTAGE_ERRORS as exc:
+                reraise_unless_outage(exc)
                 self._lost("poll")
         return applied
 
@@ -206,7 +208,8 @@ class NearCache(Observed):
                         return applied
                     applied += self._apply(message)
                 self._check_reconnect()
-            except OUTAGE_ERRORS:
+            except OUTAGE_ERRORS as exc:
+                reraise_unless_outage(exc)
                 self._lost("drain")
         return applied
 
@@ -217,7 +220,7 @@ class NearCache(Observed):
             try:
                 self._pubsub.unsubscribe()
             except OUTAGE_ERRORS:
-                pass
+                pass  # closing: whatever the reason, the subscription is gone
             self._pubsub.close()
         self.remote.close()
 

@@ -13,8 +13,9 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from highload import _validate
+from highload.outages import reraise_unless_outage
 
-from .._core import check_clock, check_name
+from .._core import check_clock, scoped
 from .._flavour import Lock
 from ..events import Recorder
 from ..metrics import Observed
@@ -48,7 +49,7 @@ class WriteBackCache(Observed):
 
     def __init__(self, store: StoreLike, flush_interval: float = math.inf,
                  clock: Callable[[], float] | None = None, *, max_dirty: int | None = None,
-                 buffer=None, name: str = "write-back") -> None:
+                 buffer=None, name: str | None = None) -> None:
         self._store = StoreAccess(store)
         self.store = store
         self.flush_interval = _validate.number("flush_interval", flush_interval, minimum=0, inclusive=False)
@@ -56,9 +57,8 @@ class WriteBackCache(Observed):
         if max_dirty is not None:
             max_dirty = _validate.integer("max_dirty", max_dirty, minimum=1)
         self.max_dirty = max_dirty
-        self.buffer = pick_buffer(buffer, self)
+        self.buffer, self.name = scoped(pick_buffer(buffer, self), name, "write-back")
         self._outage = self.buffer.outage_errors
-        self.name = check_name(name)
         self._rec = Recorder(self.name, self._clock)
         self._last_flush = self._clock()  # the first interval starts at construction
         self._flush_lock = Lock()
@@ -92,7 +92,8 @@ class WriteBackCache(Observed):
             self.flush()
         try:
             found, value = self.buffer.read(key)
-        except self._outage:
+        except self._outage as exc:
+            reraise_unless_outage(exc)
             self._rec.record("backend_error", key, op="read")
             found, value = False, None
         if found:

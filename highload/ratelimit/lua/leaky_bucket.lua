@@ -1,7 +1,8 @@
 -- Leaky bucket (meter): a = capacity, b = leak_rate.
--- Hash fields: v = level, t = last time seen, x = TTL covered until.
-ALGORITHMS.leaky_bucket = function(key, now, cost, capacity, rate)
-  local state = redis.call('HMGET', key, 'v', 't', 'x')
+-- Hash fields: v = level, t = last time seen, x = TTL covered until, f = fingerprint
+-- of the policy that wrote it (see read_hash).
+ALGORITHMS.leaky_bucket = function(key, now, cost, capacity, rate, fp)
+  local state = read_hash(key, fp, 'v', 't', 'x', 'f')
   local level = tonumber(state[1]) or 0
   local last = tonumber(state[2]) or now
   if now > last then
@@ -15,7 +16,7 @@ ALGORITHMS.leaky_bucket = function(key, now, cost, capacity, rate)
     if level > 0 then
       reset = rate > 0 and level / rate or math.huge
     end
-    save_hash(key, reset, now, tonumber(state[3]), 'v', level, 't', last)
+    save_hash(key, fp, reset, now, tonumber(state[3]), 'v', level, 't', last)
     if brief then return end
     local retry = 0
     if fits then

@@ -1,8 +1,9 @@
 -- Sliding window counter: a = limit, b = window.
 -- Hash fields: s = window start, c = current count, p = previous count, l = latest time,
--- x = TTL covered until.
-ALGORITHMS.sliding_window_counter = function(key, now, cost, limit, window)
-  local state = redis.call('HMGET', key, 's', 'c', 'p', 'l', 'x')
+-- x = TTL covered until, f = fingerprint
+-- of the policy that wrote it (see read_hash).
+ALGORITHMS.sliding_window_counter = function(key, now, cost, limit, window, fp)
+  local state = read_hash(key, fp, 's', 'c', 'p', 'l', 'x', 'f')
   local latest = tonumber(state[4]) or now
   if now > latest then latest = now end
   local start_now = math.floor(latest / window) * window
@@ -24,7 +25,7 @@ ALGORITHMS.sliding_window_counter = function(key, now, cost, limit, window)
     elseif previous > 0 then
       reset = start + window - latest
     end
-    save_hash(key, reset, latest, tonumber(state[5]), 's', start, 'c', current, 'p', previous, 'l', latest)
+    save_hash(key, fp, reset, latest, tonumber(state[5]), 's', start, 'c', current, 'p', previous, 'l', latest)
     if brief then return end
     local retry = 0
     if fits then

@@ -120,8 +120,16 @@ local function swl_time_of_unit(key, base, units)
   return swl_time(redis.call('LINDEX', key, hi))
 end
 
-ALGORITHMS.sliding_window_log = function(key, now, cost, limit, window)
-  local raw = redis.call('LINDEX', key, -1)
+-- Another algorithm's state (a hash) under this name is reset, as read_hash does; the log holds
+-- no fingerprint, so a log written with other parameters under an explicit name is read as is
+-- (its entries are times and units: only the window they are counted over differs).
+ALGORITHMS.sliding_window_log = function(key, now, cost, limit, window, fp)
+  local raw = redis.pcall('LINDEX', key, -1)
+  if type(raw) == 'table' and raw.err then
+    if redis.call('TYPE', key).ok ~= 'hash' then error(raw) end  -- not a limiter's state: a bug
+    reset_key(key)
+    raw = false
+  end
   local newest, total  -- the newest entry's time and after; nil for no log
   if raw then
     local i = string.find(raw, ' ', 1, true)

@@ -1,7 +1,8 @@
 -- Token bucket: a = capacity, b = refill_rate.
--- Hash fields: v = tokens, t = last time seen, x = TTL covered until.
-ALGORITHMS.token_bucket = function(key, now, cost, capacity, rate)
-  local state = redis.call('HMGET', key, 'v', 't', 'x')
+-- Hash fields: v = tokens, t = last time seen, x = TTL covered until, f = fingerprint
+-- of the policy that wrote it (see read_hash).
+ALGORITHMS.token_bucket = function(key, now, cost, capacity, rate, fp)
+  local state = read_hash(key, fp, 'v', 't', 'x', 'f')
   local tokens = tonumber(state[1]) or capacity
   local last = tonumber(state[2]) or now
   if now > last then
@@ -15,7 +16,7 @@ ALGORITHMS.token_bucket = function(key, now, cost, capacity, rate)
     if capacity - tokens > 0 then
       reset = rate > 0 and (capacity - tokens) / rate or math.huge
     end
-    save_hash(key, reset, now, tonumber(state[3]), 'v', tokens, 't', last)
+    save_hash(key, fp, reset, now, tonumber(state[3]), 'v', tokens, 't', last)
     if brief then return end
     local retry = 0
     if fits then
