@@ -16,7 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CELL = Path(__file__).resolve().parent / "_cell.py"
 #: The parts of highload an exercise may import while graded; the reference answers stay out.
-ALLOWED_HIGHLOAD = ("clock.py",)
+ALLOWED_HIGHLOAD = ("clock.py", "_validate.py", "replication/base.py", "replication/simulation.py")
+#: What a copied subpackage exports while graded: its own __init__ would import the references.
+SUBPACKAGE_EXPORTS = {"replication": "from .simulation import SimulatedReplicaSet\n"}
 #: ``HIGHLOAD_GRADER_SANDBOX=process`` forces the fallback (tests use it to cover both modes).
 MODE_ENV = "HIGHLOAD_GRADER_SANDBOX"
 BWRAP = shutil.which("bwrap") or "/usr/bin/bwrap"
@@ -42,9 +44,12 @@ def _stripped(source: str) -> Path:
     package = lib / "highload"
     package.mkdir()
     (package / "__init__.py").write_text('"""highload, as graded code sees it: only what exercises may use."""\n')
+    for name, exports in SUBPACKAGE_EXPORTS.items():
+        (package / name).mkdir()
+        (package / name / "__init__.py").write_text(exports)
     for name in ALLOWED_HIGHLOAD:
         shutil.copy2(Path(source) / name, package / name)
-    for path in (lib, package, *package.iterdir()):
+    for path in (lib, *lib.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o644)
     return lib
 
