@@ -469,6 +469,7 @@ def test_lesson_00_capacity_calculator_renders_and_responds(lab, page):
     page.screenshot(path=str(ARTIFACTS / "lesson00-run-all.png"))
 
     _save_in_workspace(page, lab, lesson, before)
+    assert "without encryption" not in lab.output(), "the learner's kernels run with transport encryption"
 
 
 def test_lesson_03_cache_widgets_render_and_respond(lab, page):
