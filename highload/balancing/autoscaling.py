@@ -1,4 +1,4 @@
-"""Threshold autoscaling, the policy of lesson 01 (seed 003, "Auto Scaling Integration"):
+"""Threshold autoscaling, the policy of lesson 01 (the pattern catalogue's "Auto Scaling Integration"):
 
 add a server when the average CPU exceeds 70% for 5 consecutive minutes, and remove one when it
 drops below 30% for 10 consecutive minutes.
