@@ -313,8 +313,10 @@ def _plot_data(plot) -> str:
 
 
 def _slider_widget(page, label: str):
-    """The first widget box with sliders and a FigureWidget whose text includes ``label``: (box, plot)."""
-    box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
+    """The first widget box with sliders and a FigureWidget whose text includes ``label``: (box, plot),
+    in the notebook on screen (notebooks opened by earlier tests stay open in hidden tabs)."""
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    box = panel.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
         has=page.locator(SLIDER)
     ).filter(has_text=label).first
     return box, box.locator(".js-plotly-plot").first
@@ -543,11 +545,13 @@ def test_lesson_widgets_render_and_respond(lab, page):
     nb = _open_notebook(page, lab, LESSON, "lesson-opened.png")
     _run_all(page, nb)
 
-    page.locator(SLIDER).first.wait_for(state="visible")
-    page.locator(PLOT).first.wait_for(state="visible")
+    # Notebooks opened by earlier tests stay open in hidden tabs: look inside this one only.
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(SLIDER).first.wait_for(state="visible")
+    panel.locator(PLOT).first.wait_for(state="visible")
 
     # The visualizer: a widget box holding both sliders and a FigureWidget chart.
-    box = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
+    box = panel.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
         has=page.locator(SLIDER)
     ).last
     slider, plot = box.locator(SLIDER).first, box.locator(".js-plotly-plot").first
