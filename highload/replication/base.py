@@ -65,3 +65,13 @@ def lsn_to_int(text: str) -> int:
 
 def int_to_lsn(value: int) -> str:
     return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
+
+
+def find_replica(replicas, which: int | str):
+    """A replica by position or by name (``KeyError`` naming the ones there are)."""
+    if isinstance(which, int):
+        return replicas[which]
+    for replica in replicas:
+        if replica.name == which:
+            return replica
+    raise KeyError(f"no replica named {which!r}; have {[r.name for r in replicas]}")

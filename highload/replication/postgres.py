@@ -40,7 +40,7 @@ from typing import Any
 
 from highload.processes import free_port, wait_until
 
-from .base import Failover, lsn_to_int
+from .base import Failover, find_replica, lsn_to_int
 
 __all__ = ["PostgresReplicaSet", "PgPrimary", "PgReplica", "WriteOutcome", "available", "bin_dir"]
 
@@ -365,12 +365,7 @@ class PostgresReplicaSet:
                 f"{len(self.replicas)} streaming replicas ({', '.join(f'{r.name}:{r.port}' for r in self.replicas)})")
 
     def replica(self, which: int | str) -> PgReplica:
-        if isinstance(which, int):
-            return self.replicas[which]
-        for r in self.replicas:
-            if r.name == which:
-                return r
-        raise KeyError(f"no replica named {which!r}; have {[r.name for r in self.replicas]}")
+        return find_replica(self.replicas, which)
 
     def streaming(self) -> dict[str, str]:
         """``{application_name: state}`` of the standbys connected to the primary."""

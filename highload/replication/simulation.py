@@ -24,7 +24,7 @@ from typing import Any
 from highload import _validate
 from highload.clock import ManualClock
 
-from .base import Failover
+from .base import Failover, find_replica
 
 __all__ = ["SimulatedPrimary", "SimulatedReplica", "SimulatedReplicaSet", "Lag"]
 
@@ -187,12 +187,7 @@ class SimulatedReplicaSet:
                 f"primary + {len(self.replicas)} replicas ({lags})")
 
     def replica(self, which: int | str) -> SimulatedReplica:
-        if isinstance(which, int):
-            return self.replicas[which]
-        for r in self.replicas:
-            if r.name == which:
-                return r
-        raise KeyError(f"no replica named {which!r}; have {[r.name for r in self.replicas]}")
+        return find_replica(self.replicas, which)
 
     def set_lag(self, which: int | str, lag: Lag) -> None:
         self.replica(which).lag = lag
