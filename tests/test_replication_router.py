@@ -122,6 +122,43 @@ def test_events_and_counters():
     assert router.reads_by_target == {"replica1": 1}
 
 
+def test_counts_from_many_threads_add_up():
+    import threading
+
+    rs = SimulatedReplicaSet(lags=[0.0, 0.0])
+    router = ReadRouter(rs, policy=SessionToken())
+    router.write("w", "k", 1)
+
+    def reads(session):
+        for _ in range(300):
+            router.read(session, "k")
+
+    threads = [threading.Thread(target=reads, args=(f"s{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert router.stats["replica_reads"] == 1200 and router.stats["writes"] == 1
+    assert sum(router.reads_by_target.values()) == 1200
+
+
+def test_a_read_that_finds_a_caught_up_replica_has_not_waited():
+    ticks = iter(range(1, 10_000))
+    rs = SimulatedReplicaSet(lags=[0.0])
+    router = ReadRouter(rs, policy=SessionToken(max_wait=5), clock=lambda: float(next(ticks)))
+    router.read("s", "k")
+    assert router.stats["waits"] == 0, "a moving clock is no reason to count a wait"
+
+
+def test_the_policy_can_be_swapped_and_is_checked():
+    rs = SimulatedReplicaSet(lags=[0.0])
+    router = ReadRouter(rs, policy=AnyReplica())
+    router.policy = PrimaryOnly()
+    assert router.read_detail("s", "k")[1] == "primary"
+    with pytest.raises(TypeError, match="policy"):
+        router.policy = "primary"
+
+
 def test_router_follows_the_set_after_failover():
     rs = SimulatedReplicaSet(lags=[0.0, 0.0])
     router = ReadRouter(rs, policy=PrimaryOnly())

@@ -11,21 +11,28 @@ picks one, or ``None`` for the primary. They differ in what makes a replica good
 :class:`TimePinning`      anything, except for ``pin`` seconds after the session wrote
                           (what Rails and django-multidb-router do; stale when lag > pin)
 ========================  =====================================================================
+
+A policy is asked once per read, so the call is kept cheap: the router passes the per-read
+facts as plain arguments, ``choose(ctx, replicas, order, token, last_write_at)``, where ``ctx``
+(a :class:`Context`, one per router) holds what does not change between reads: the clock, its
+sleep, and the primary's position. ``order`` is the replica indices in round-robin order for
+this read (a tuple the router computed once for the number of replicas). ``choose`` returns a
+:class:`Choice`, or a plain 4-tuple in the same field order (the built-in policies do: a tuple
+costs a fraction of a named one, and this runs on every read).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from highload import _validate
 
 __all__ = ["Choice", "Context", "Policy", "PrimaryOnly", "AnyReplica", "SessionToken",
-           "BoundedStaleness", "TimePinning"]
+           "BoundedStaleness", "TimePinning", "rotations"]
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """``index`` of the replica to read (``None``: the primary), the ``applied`` position the
     policy saw on it (``None`` if it did not look), and ``waited`` seconds."""
 
@@ -35,27 +42,32 @@ class Choice:
     fallback: bool = False        # the policy wanted a replica and had to use the primary
 
 
-@dataclass
+_PRIMARY = Choice(None)
+_FALLBACK = Choice(None, fallback=True)
+
+
 class Context:
-    """What a policy may look at for one read."""
+    """What a policy may look at besides the read itself; one per router, shared by its reads."""
 
-    replicas: Sequence
-    start: int                     # the round-robin cursor for this read
-    token: int                     # the session's highest written or seen position
-    last_write_at: float | None    # when the session last wrote (clock time), None if never
-    now: Callable[[], float]
-    sleep: Callable[[float], None]
-    primary_lsn: Callable[[], int]
+    __slots__ = ("now", "sleep", "primary_lsn")
 
-    def order(self):
-        n = len(self.replicas)
-        return [(self.start + i) % n for i in range(n)]
+    def __init__(self, now: Callable[[], float], sleep: Callable[[float], None],
+                 primary_lsn: Callable[[], int]) -> None:
+        self.now, self.sleep, self.primary_lsn = now, sleep, primary_lsn
+
+
+def rotations(n: int) -> tuple[tuple[int, ...], ...]:
+    """The round-robin orders of ``n`` replicas: ``rotations(3)[1] == (1, 2, 0)``."""
+    return tuple(tuple((start + i) % n for i in range(n)) for start in range(n))
 
 
 class Policy:
     name = "policy"
 
-    def choose(self, ctx: Context) -> Choice:   # pragma: no cover - interface
+    def choose(self, ctx: Context, replicas: Sequence, order: Sequence[int], token: int,
+               last_write_at: float | None) -> Choice | tuple:   # pragma: no cover - interface
+        """Pick a replica for one read: ``token`` is the session's highest written or seen
+        position, ``last_write_at`` when it last wrote (clock time; ``None`` if never)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -66,15 +78,15 @@ class Policy:
 class PrimaryOnly(Policy):
     name = "primary-only"
 
-    def choose(self, ctx: Context) -> Choice:
-        return Choice(None)
+    def choose(self, ctx, replicas, order, token, last_write_at):
+        return _PRIMARY
 
 
 class AnyReplica(Policy):
     name = "any replica"
 
-    def choose(self, ctx: Context) -> Choice:
-        return Choice(ctx.order()[0]) if ctx.replicas else Choice(None)
+    def choose(self, ctx, replicas, order, token, last_write_at):
+        return (order[0], None, 0.0, False) if order else _PRIMARY
 
 
 class SessionToken(Policy):
@@ -95,19 +107,29 @@ class SessionToken(Policy):
         self.poll = _validate.number("poll", poll, minimum=0, inclusive=False)
         self.monotonic = bool(monotonic)
 
-    def choose(self, ctx: Context) -> Choice:
-        if not ctx.replicas:
-            return Choice(None)
+    def choose(self, ctx, replicas, order, token, last_write_at):
+        # The first pass reads no clock: a read that finds a caught-up replica waited nothing.
+        for i in order:
+            applied = replicas[i].applied_lsn   # read once: checked and learned
+            if applied >= token:
+                return i, applied, 0.0, False
+        if not order:
+            return _PRIMARY
+        if self.max_wait <= 0:
+            return _FALLBACK
+        return self._wait(ctx, replicas, order, token)
+
+    def _wait(self, ctx, replicas, order, token):
         started = ctx.now()
         while True:
-            for i in ctx.order():
-                applied = ctx.replicas[i].applied_lsn   # read once: checked and learned
-                if applied >= ctx.token:
-                    return Choice(i, applied, ctx.now() - started)
             waited = ctx.now() - started
             if waited >= self.max_wait:
                 return Choice(None, None, waited, fallback=True)
             ctx.sleep(min(self.poll, self.max_wait - waited))
+            for i in order:
+                applied = replicas[i].applied_lsn
+                if applied >= token:
+                    return Choice(i, applied, ctx.now() - started)
 
 
 class BoundedStaleness(Policy):
@@ -124,17 +146,17 @@ class BoundedStaleness(Policy):
         self.max_behind = None if max_behind is None else _validate.integer(
             "max_behind", max_behind, minimum=0)
 
-    def choose(self, ctx: Context) -> Choice:
-        head = ctx.primary_lsn() if self.max_behind is not None and ctx.replicas else 0
-        for i in ctx.order() if ctx.replicas else ():
-            r = ctx.replicas[i]
+    def choose(self, ctx, replicas, order, token, last_write_at):
+        head = ctx.primary_lsn() if self.max_behind is not None and order else 0
+        for i in order:
+            r = replicas[i]
             applied = r.applied_lsn
             if self.max_behind is not None and head - applied > self.max_behind:
                 continue
             if self.max_seconds is not None and r.staleness() > self.max_seconds:
                 continue
-            return Choice(i, applied)
-        return Choice(None, fallback=bool(ctx.replicas))
+            return i, applied, 0.0, False
+        return _FALLBACK if order else _PRIMARY
 
 
 class TimePinning(Policy):
@@ -145,7 +167,7 @@ class TimePinning(Policy):
     def __init__(self, pin: float = 2.0) -> None:
         self.pin = _validate.number("pin", pin, minimum=0, inclusive=True)
 
-    def choose(self, ctx: Context) -> Choice:
-        if not ctx.replicas or (ctx.last_write_at is not None and ctx.now() - ctx.last_write_at < self.pin):
-            return Choice(None)
-        return Choice(ctx.order()[0])
+    def choose(self, ctx, replicas, order, token, last_write_at):
+        if not order or (last_write_at is not None and ctx.now() - last_write_at < self.pin):
+            return _PRIMARY
+        return order[0], None, 0.0, False

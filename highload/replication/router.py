@@ -9,16 +9,17 @@ or an ``X-Session-LSN`` header), so :meth:`ReadRouter.set_token` takes it back i
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from highload import _validate
 from highload.resilience.events import Event, EventPublisher
 
-from .policies import Context, Policy, SessionToken
+from .policies import Context, Policy, SessionToken, rotations
 
 __all__ = ["ReadRouter", "SessionState", "COUNTERS"]
 
@@ -29,6 +30,18 @@ COUNTERS = ("primary_reads", "replica_reads", "primary_fallbacks", "waits", "sta
 class SessionState:
     token: int = 0
     last_write_at: float | None = None
+
+
+class _Tally:
+    """One thread's counts: reads per node name, on the primary and on replicas (a node
+    promoted mid-run appears in both), and the rarer events by counter name."""
+
+    __slots__ = ("primary", "replica", "counts")
+
+    def __init__(self) -> None:
+        self.primary: dict[str, int] = {}
+        self.replica: dict[str, int] = {}
+        self.counts = {"primary_fallbacks": 0, "waits": 0, "stale_reads": 0, "writes": 0}
 
 
 class ReadRouter:
@@ -55,18 +68,31 @@ class ReadRouter:
             self._set, self._primary, self._replicas = None, primary_or_set, list(replicas)
             default_clock = None
         self.policy = policy if policy is not None else SessionToken()
-        if not isinstance(self.policy, Policy):
-            raise TypeError(f"policy must be a Policy (e.g. SessionToken()), got {self.policy!r}")
         self.clock = _validate.clock(clock if clock is not None else default_clock, time.monotonic)
         self._sleep = getattr(self.clock, "sleep", time.sleep)
+        self._context = Context(self.clock, self._sleep, lambda: self.primary.lsn)
         self.name = name
         self.detect_stale = detect_stale
         self.events = EventPublisher()
         self._sessions: dict[Hashable, SessionState] = {}
         self._lock = threading.Lock()
-        self._cursor = 0
-        self.reads_by_target: dict[str, int] = {}
-        self._counts = dict.fromkeys(COUNTERS, 0)
+        # (number of replicas, their round-robin orders in a cycle); next() on a cycle is atomic,
+        # so the round robin needs no lock
+        self._rotation: tuple[int, Iterator] = (-1, iter(()))
+        self._local = threading.local()
+        self._tallies: list[_Tally] = []
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a Policy (e.g. SessionToken()), got {policy!r}")
+        self._policy = policy
+        # Learning what was read gives monotonic reads; a policy may keep read-your-writes only.
+        self._learn = getattr(policy, "monotonic", True)
 
     # -- nodes -----------------------------------------------------------------------------------
     @property
@@ -99,7 +125,7 @@ class ReadRouter:
         with self._lock:
             state.token = max(state.token, lsn)
             state.last_write_at = self.clock()
-            self._counts["writes"] += 1
+        (getattr(self._local, "tally", None) or self._new_tally()).counts["writes"] += 1
         self._publish("write", {"session": session, "key": key, "lsn": lsn})
         return lsn
 
@@ -108,64 +134,97 @@ class ReadRouter:
 
     def read_detail(self, session: Hashable, key) -> tuple[Any, str, bool]:
         """``(value, target name, stale)`` for one read."""
+        # Every read runs this, so it stays lean: locals, no lock unless the token moves,
+        # counts in this thread's own tally, nothing allocated when nobody subscribes.
         state = self._sessions.get(session) or self._session(session)
-        if self._set is not None:
-            primary, replicas = self._set.primary, self._set.replicas
-        else:
-            primary, replicas = self._primary, self._replicas
-        with self._lock:
-            start = self._cursor % len(replicas) if replicas else 0
-            self._cursor += 1
-            token, last_write_at = state.token, state.last_write_at
-        choice = self.policy.choose(Context(replicas, start, token, last_write_at, self.clock, self._sleep,
-                                            lambda: primary.lsn))
+        nodes = self._set
+        replicas = self._replicas if nodes is None else nodes.replicas   # follows a failover
+        n, orders = self._rotation
+        if n != len(replicas):
+            n, orders = self._rotation = len(replicas), itertools.cycle(rotations(len(replicas)) or ((),))
+        token = state.token
+        index, applied, waited, fallback = self._policy.choose(
+            self._context, replicas, next(orders), token, state.last_write_at)
+        tally = getattr(self._local, "tally", None) or self._new_tally()
         stale = False
-        if choice.index is None:
+        if index is None:
+            primary = self._primary if nodes is None else nodes.primary
             value = primary.read(key)
-            seen, target = primary.lsn, primary.name
+            seen, target, hits = primary.lsn, primary.name, tally.primary
+            if fallback:
+                tally.counts["primary_fallbacks"] += 1
         else:
-            replica = replicas[choice.index]
-            applied = choice.applied
+            replica = replicas[index]
             if applied is None and self.detect_stale:
                 applied = replica.applied_lsn
             value = replica.read(key)
-            seen, target = applied or 0, replica.name
-            stale = applied is not None and applied < token
-        # Learning what was read gives monotonic reads; a policy may keep read-your-writes only.
-        learn = getattr(self.policy, "monotonic", True)
-        counts = self._counts
-        with self._lock:
-            if learn and seen > state.token:
-                state.token = seen
-            self.reads_by_target[target] = self.reads_by_target.get(target, 0) + 1
-            counts["primary_reads" if choice.index is None else "replica_reads"] += 1
-            if choice.fallback:
-                counts["primary_fallbacks"] += 1
-            if choice.waited > 0:
-                counts["waits"] += 1
-            if stale:
-                counts["stale_reads"] += 1
+            target, hits = replica.name, tally.replica
+            if applied is None:
+                seen = 0
+            else:
+                seen = applied
+                if applied < token:
+                    stale = True
+                    tally.counts["stale_reads"] += 1
+        hits[target] = hits.get(target, 0) + 1
+        if waited > 0:
+            tally.counts["waits"] += 1
+        if seen > state.token and self._learn:
+            self._raise_token(state, seen)
         events = self.events
-        if events.wants("read") or (choice.fallback and events.wants("fallback")) or (stale and events.wants("stale")):
-            detail = {"session": session, "key": key, "target": target, "token": token, "stale": stale,
-                      "waited": choice.waited}
-            self._publish("read", detail)
-            if choice.fallback:
-                self._publish("fallback", detail)
-            if stale:
-                self._publish("stale", detail)
+        if events.all or events.kinds:
+            self._publish_read(session, key, target, token, stale, waited, fallback)
         return value, target, stale
+
+    def _raise_token(self, state: SessionState, seen: int) -> None:
+        with self._lock:             # two reads of one session in two threads: keep the higher
+            if seen > state.token:
+                state.token = seen
+
+    def _new_tally(self) -> _Tally:
+        """This thread's counts: only it writes them, so counting needs no lock."""
+        tally = self._local.tally = _Tally()
+        with self._lock:
+            self._tallies.append(tally)
+        return tally
+
+    def _publish_read(self, session, key, target: str, token: int, stale: bool, waited: float,
+                      fallback: bool) -> None:
+        detail = {"session": session, "key": key, "target": target, "token": token, "stale": stale,
+                  "waited": waited}
+        self._publish("read", detail)
+        if fallback:
+            self._publish("fallback", detail)
+        if stale:
+            self._publish("stale", detail)
 
     # -- observability ---------------------------------------------------------------------------
     @property
     def stats(self) -> dict[str, int]:
         """Counters: primary/replica reads, fallbacks to the primary, reads that waited, stale reads, writes."""
-        return dict(self._counts)
+        total = dict.fromkeys(COUNTERS, 0)
+        for tally in list(self._tallies):
+            total["primary_reads"] += sum(list(tally.primary.values()))
+            total["replica_reads"] += sum(list(tally.replica.values()))
+            for name, count in list(tally.counts.items()):
+                total[name] += count
+        return total
+
+    @property
+    def reads_by_target(self) -> dict[str, int]:
+        """Reads served per node name (the primary's and each replica's)."""
+        total: dict[str, int] = {}
+        for tally in list(self._tallies):
+            for hits in (tally.primary, tally.replica):
+                for name, count in list(hits.items()):
+                    total[name] = total.get(name, 0) + count
+        return total
 
     @property
     def replica_share(self) -> float:
-        reads = self._counts["primary_reads"] + self._counts["replica_reads"]
-        return self._counts["replica_reads"] / reads if reads else 0.0
+        stats = self.stats
+        reads = stats["primary_reads"] + stats["replica_reads"]
+        return stats["replica_reads"] / reads if reads else 0.0
 
     def subscribe(self, listener, *kinds: str):
         return self.events.subscribe(listener, *kinds)
