@@ -1,13 +1,17 @@
 """``python -m bench replication``: what read routing costs, and what it buys.
 
-1. **Decision cost** (simulated set, in process): a read through ``ReadRouter(SessionToken())``
-   and through the exercise's ``SessionRouter``, against a direct ``replica.read`` (the floor),
-   interleaved in alternating chunks; the ratio is the median over repeats of floor rate / case rate.
-2. **Replica share at zero stale reads**: 20 sessions, each doing one operation per think time
-   (0.25 × the lag scale, ±50 %), one write per ten reads of its own profile. Each replica's lag is
-   drawn from ``scale × U(0.5, 1.5)`` (per write on the simulation, once per replica on Postgres)
-   with a fixed seed per repeat. LSN tokens against time pinning at the *shortest pin that gives
-   0 stale reads* (searched on the simulation; the largest replica lag on Postgres). Median of 5.
+1. **Decision cost** (simulated set, in process): a read through ``ReadRouter(SessionToken())``,
+   through the exercise's ``SessionRouter``, and the bare position check plus read any token
+   router makes (``replica.applied_lsn`` then ``replica.read``), each against a direct
+   ``replica.read`` of the same key on the same kind of replica (the floor: the read the router
+   ends up doing), all interleaved in alternating chunks. Ratio = median over repeats of case
+   rate / floor rate; the cost per read is its inverse.
+2. **Replica share at zero stale reads**: the workload of :data:`WORKLOAD` (printed with the
+   table), under three lag models (:data:`LAG_MODELS`), each at lag scales 100 ms and 1 s.
+   LSN tokens against time pinning at the *shortest pin that gives 0 stale reads*: on the
+   simulation that pin is computed exactly (the longest time after a session's write at which a
+   replica read was still stale, from an eventual-consistency run of the same seeded workload,
+   then checked: 0 stale); on Postgres it is the largest replica lag. Median of 5 seeded repeats.
    The token is read-your-writes only (``SessionToken(monotonic=False)``); the strict monotonic
    token's share is shown beside it on the simulation: it chases the primary's head.
 3. **Synchronous vs asynchronous commit** latency on Postgres, in alternating chunks.
@@ -19,12 +23,16 @@ saying why, when those are missing.
 from __future__ import annotations
 
 import heapq
+import math
 import random
 import statistics
 import threading
 import time
+from collections.abc import Callable
 
+from highload.clock import ManualClock
 from highload.replication import (
+    AnyReplica,
     ReadRouter,
     SessionRouter,
     SessionToken,
@@ -33,17 +41,25 @@ from highload.replication import (
     postgres,
 )
 
-from ._harness import Settings, calibrate, interleave, timed_chunk
-from ._report import progress, table
+from ._harness import Settings, interleave_group
+from ._report import RatioRow, progress, ratio_table, table
 
 SESSIONS = 20
+REPLICAS = 2
 WRITE_EVERY = 11        # one write per ten reads
 THINK = 0.25            # per-session think time, as a fraction of the lag scale
 SCALES = (0.1, 1.0)
+WORKLOAD = (f"{SESSIONS} sessions, {REPLICAS} replicas; each session acts once per think time "
+            f"({THINK:g} x the lag scale, x U(0.5, 1.5)): with probability 1/{WRITE_EVERY} it saves its "
+            f"profile, else it reads it back (1 write per {WRITE_EVERY - 1} reads); a read is stale when "
+            "it does not return the session's last saved value")
+
+COST_SECTION = "read routing on the simulated set: rate vs a direct replica.read"
+COST_TARGET = 0.33      # cost per routed read <= 3x a direct replica read
 
 
 # -- 1. decision cost ---------------------------------------------------------------------------
-def decision_cost(s: Settings) -> list[tuple[str, ...]]:
+def decision_cost(s: Settings) -> list[RatioRow]:
     rs = SimulatedReplicaSet(lags=[0.0, 0.0])
     rs.primary.write("k", "v")
     replica = rs.replicas[0]
@@ -54,76 +70,116 @@ def decision_cost(s: Settings) -> list[tuple[str, ...]]:
         for _ in range(n):
             replica.read("k")
 
+    def checked(n):
+        for _ in range(n):
+            if replica.applied_lsn >= 1:
+                replica.read("k")
+
     def routed(router):
         def run(n):
             for _ in range(n):
                 router.read("s", "k")
         return run
 
-    rows = []
-    for name, run in (("ReadRouter(SessionToken()).read", routed(token)), ("SessionRouter.read", routed(exercise))):
-        n_case, n_ref = calibrate(run, s.chunk_seconds), calibrate(direct, s.chunk_seconds)
-        paired = interleave(timed_chunk(run, n_case), timed_chunk(direct, n_ref), repeats=s.repeats, chunks=s.chunks)
-        rows.append((name, f"{1e6 / paired.case:.2f}", f"{1e6 / paired.ref:.2f}", f"{1 / paired.ratio:.2f}x"))
-    return rows
+    measured = interleave_group(direct, {
+        "ReadRouter(SessionToken()).read": routed(token),
+        "SessionRouter.read (the exercise)": routed(exercise),
+        "replica.applied_lsn + replica.read, no router": checked,
+    }, s)
+    return [RatioRow(COST_SECTION, case, "replica.read (direct)", paired,
+                     target=COST_TARGET if case.startswith("ReadRouter") else None)
+            for case, paired in measured.items()]
 
 
 # -- 2. replica share at zero stale reads -----------------------------------------------------------
-def _simulated_run(policy_factory, scale: float, seed: int, duration_scales: float = 200):
-    rs = SimulatedReplicaSet(lags=[lambda rng: scale * rng.uniform(0.5, 1.5)] * 2, seed=seed)
-    router = ReadRouter(rs, policy=policy_factory())
+def _steady(rng: random.Random, scale: float, span: float) -> list[float]:
+    return [scale * rng.uniform(0.5, 1.5) for _ in range(REPLICAS)]
+
+
+def _redrawn(draw: Callable[[random.Random, float], float]):
+    """Each replica's lag redrawn every ``scale`` seconds (piecewise constant, seeded)."""
+    def lags(rng: random.Random, scale: float, span: float) -> list[list[float]]:
+        return [[draw(rng, scale) for _ in range(int(span) + 2)] for _ in range(REPLICAS)]
+    return lags
+
+
+#: name -> (what it is, rng, scale, span -> per-replica lags: a constant, or one value per scale
+#: of time). Replay stays in log order, so a drop in lag only lets the replica catch up.
+LAG_MODELS = {
+    "steady": ("each replica a constant lag, scale x U(0.5, 1.5) (the Postgres model: "
+               "recovery_min_apply_delay)", _steady),
+    "jittered": ("each replica's lag redrawn every scale seconds from scale x U(0.5, 1.5)",
+                 _redrawn(lambda rng, scale: scale * rng.uniform(0.5, 1.5))),
+    "spiky": ("each replica's lag redrawn every scale seconds from scale x lognormal(0, 0.5): "
+              "median = scale, 1 % above 3.2 x scale",
+              _redrawn(lambda rng, scale: scale * rng.lognormvariate(0, 0.5))),
+}
+
+
+def _simulated_run(policy, scale: float, seed: int, span: float, model: str = "steady"):
+    """``(replica share, stale reads, longest time after a write that a read was stale)``."""
+    clock = ManualClock()
+    lags = LAG_MODELS[model][1](random.Random(seed), scale, span)
+    if isinstance(lags[0], list):
+        lags = [lambda rng, values=values: values[int(clock() // scale)] for values in lags]
+    rs = SimulatedReplicaSet(lags=lags, clock=clock, seed=seed)
+    router = ReadRouter(rs, policy=policy)
     rng = random.Random(seed)
     queue = [(rng.uniform(0, THINK * scale), s) for s in range(SESSIONS)]
     heapq.heapify(queue)
     last: dict[int, int] = {}
-    stale = 0
-    end = duration_scales * scale
+    wrote_at: dict[int, float] = {}
+    stale, oldest = 0, 0.0
+    end = span * scale
     while queue:
         t, s = heapq.heappop(queue)
         if t > end:
             break
-        rs.clock.set(t)
+        clock.set(t)
         if rng.randrange(WRITE_EVERY) == 0:
             last[s] = last.get(s, 0) + 1
+            wrote_at[s] = t
             router.write(s, f"profile:{s}", last[s])
-        else:
-            stale += router.read(s, f"profile:{s}") != last.get(s)
+        elif router.read(s, f"profile:{s}") != last.get(s):
+            stale += 1
+            oldest = max(oldest, t - wrote_at[s])
         heapq.heappush(queue, (t + THINK * scale * rng.uniform(0.5, 1.5), s))
-    return router.replica_share, stale
+    return router.replica_share, stale, oldest
 
 
-def _shortest_safe_pin(scale: float, seed: int, duration_scales: float) -> float:
-    """Bisect pins of k × 0.05 × scale (k = 1..40): a longer pin is never staler."""
-    def safe(k: int) -> bool:
-        return _simulated_run(lambda: TimePinning(0.05 * k * scale), scale, seed, duration_scales)[1] == 0
+def _shortest_safe_pin(scale: float, seed: int, span: float, model: str) -> float:
+    """Just above the longest time after a write at which an eventual read was still stale.
 
-    low, high = 0, 40                            # safe(high) holds: 2 × scale > the largest lag
-    while high - low > 1:
-        mid = (low + high) // 2
-        low, high = (low, mid) if safe(mid) else (mid, high)
-    return 0.05 * high * scale
+    Pinning reads a replica exactly where eventual routing does (the round robin moves on
+    every read, whatever serves it, and the workload does not depend on the answers), so a
+    pin longer than every stale read's age is safe, and any shorter one lets that read through.
+    """
+    _, stale, oldest = _simulated_run(AnyReplica(), scale, seed, span, model)
+    return math.nextafter(oldest, math.inf) if stale else 0.0
 
 
 def share_on_simulation(s: Settings) -> list[tuple[str, ...]]:
     rows = []
     span = 40 if s.quick else 200                # run length, in lag scales
-    for scale in SCALES:
-        token, strict, pinned, pins, gaps = [], [], [], [], []
-        for seed in range(s.repeats):
-            share_t, stale_t = _simulated_run(lambda: SessionToken(monotonic=False), scale, seed, span)
-            share_m, stale_m = _simulated_run(SessionToken, scale, seed, span)
-            assert stale_t == stale_m == 0, "token routing must never be stale"
-            strict.append(share_m)
-            pin = _shortest_safe_pin(scale, seed, span)
-            share_p, _ = _simulated_run(lambda pin=pin: TimePinning(pin), scale, seed, span)
-            token.append(share_t)
-            pinned.append(share_p)
-            pins.append(pin)
-            gaps.append(share_t - share_p)
-        rows.append((f"simulation, lag {scale:g} s × U(0.5,1.5)",
-                     f"{statistics.median(token):.2f} (monotonic too: {statistics.median(strict):.2f})",
-                     f"{statistics.median(pinned):.2f} (pin {statistics.median(pins):.3g} s)",
-                     f"{statistics.median(gaps):+.2f}"))
+    for model in LAG_MODELS:
+        for scale in SCALES:
+            token, strict, pinned, pins, gaps = [], [], [], [], []
+            for seed in range(s.repeats):
+                share_t, stale_t, _ = _simulated_run(SessionToken(monotonic=False), scale, seed, span, model)
+                share_m, stale_m, _ = _simulated_run(SessionToken(), scale, seed, span, model)
+                assert stale_t == stale_m == 0, "token routing must never be stale"
+                pin = _shortest_safe_pin(scale, seed, span, model)
+                share_p, stale_p, _ = _simulated_run(TimePinning(pin), scale, seed, span, model)
+                assert stale_p == 0, f"pin {pin} s should be safe, had {stale_p} stale reads"
+                token.append(share_t)
+                strict.append(share_m)
+                pinned.append(share_p)
+                pins.append(pin)
+                gaps.append(share_t - share_p)
+            rows.append((f"simulation, {model} lag, scale {scale:g} s",
+                         f"{statistics.median(token):.2f} (monotonic too: {statistics.median(strict):.2f})",
+                         f"{statistics.median(pinned):.2f} (pin {statistics.median(pins):.3g} s)",
+                         f"{statistics.median(gaps):+.2f}"))
     return rows
 
 
@@ -159,8 +215,7 @@ def share_on_postgres(rs, s: Settings) -> list[tuple[str, ...]]:
         token, pinned, stale_p, gaps = [], [], [], []
         duration = (2 if s.quick else 30) * scale
         for seed in range(s.repeats):
-            rng = random.Random(seed)
-            lags = [scale * rng.uniform(0.5, 1.5) for _ in rs.replicas]
+            lags = _steady(random.Random(seed), scale, duration)
             for i, lag in enumerate(lags):
                 rs.set_lag(i, lag)
             share_t, stale_t = _postgres_run(rs, SessionToken(monotonic=False), scale, seed, duration)
@@ -172,7 +227,7 @@ def share_on_postgres(rs, s: Settings) -> list[tuple[str, ...]]:
             pinned.append(share_p)
             stale_p.append(st_p)
             gaps.append(share_t - share_p)
-        rows.append((f"Postgres, lag {scale:g} s × U(0.5,1.5)", f"{statistics.median(token):.2f}",
+        rows.append((f"Postgres, steady lag, scale {scale:g} s", f"{statistics.median(token):.2f}",
                      f"{statistics.median(pinned):.2f} (pin = max lag; {sum(stale_p)} stale)",
                      f"{statistics.median(gaps):+.2f}"))
     for i in range(len(rs.replicas)):
@@ -207,22 +262,25 @@ def sync_vs_async(rs, s: Settings) -> tuple[float, float, float]:
 
 def run(s: Settings) -> int:
     progress("decision cost on the simulated set")
-    print(table(("read", "µs/read", "floor µs", "cost vs direct replica.read"), decision_cost(s),
-                numeric=frozenset({1, 2, 3})))
+    print(ratio_table(decision_cost(s), "reads/s"))
+    print("(cost per read = 1 / ratio; the position check and the read alone, with no router, "
+          "are the third row: any token router pays those)")
     print()
     progress("replica share at 0 stale reads, simulation")
     rows = share_on_simulation(s)
     reason = postgres.available()
     sync = None
     if reason is None:
-        progress("starting a private Postgres primary + 2 replicas")
-        with postgres.PostgresReplicaSet(replicas=2) as rs:
+        progress(f"starting a private Postgres primary + {REPLICAS} replicas")
+        with postgres.PostgresReplicaSet(replicas=REPLICAS) as rs:
             rows += share_on_postgres(rs, s)
             sync = sync_vs_async(rs, s)
-    print(table(("workload", "LSN-token replica share", "time-pinning replica share", "token − pinning"), rows,
+    print(table(("workload", "LSN-token replica share", "time-pinning replica share", "token - pinning"), rows,
                 numeric=frozenset({1, 3})))
-    print(f"({SESSIONS} sessions, 1 write per 10 reads, think time {THINK:g} × lag scale per session; "
-          f"median of {s.repeats} seeded repeats; token routing had 0 stale reads throughout)")
+    print(f"workload: {WORKLOAD}; median of {s.repeats} seeded repeats; token routing had 0 stale reads "
+          "throughout; pin = the shortest with 0 stale reads (simulation: exact; Postgres: the largest lag)")
+    for name, (what, _) in LAG_MODELS.items():
+        print(f"  {name} lag: {what}")
     print()
     if sync:
         print(f"commit latency, median: async {sync[0]:.3f} ms, synchronous (replica1, on) {sync[1]:.3f} ms, "
