@@ -142,6 +142,20 @@ def test_counts_from_many_threads_add_up():
     assert sum(router.reads_by_target.values()) == 1200
 
 
+def test_counts_of_ended_threads_are_kept_and_folded():
+    import threading
+
+    rs = SimulatedReplicaSet(lags=[0.0])
+    router = ReadRouter(rs, policy=AnyReplica())
+    for _ in range(50):                               # a thread per request, as some servers do
+        t = threading.Thread(target=lambda: [router.read("s", "k") for _i in range(3)])
+        t.start()
+        t.join()
+    router.read("s", "k")
+    assert router.stats["replica_reads"] == 151 and router.reads_by_target == {"replica1": 151}
+    assert len(router._tallies) <= 2, "one tally per live thread, not per thread ever run"
+
+
 def test_a_read_that_finds_a_caught_up_replica_has_not_waited():
     ticks = iter(range(1, 10_000))
     rs = SimulatedReplicaSet(lags=[0.0])

@@ -43,6 +43,12 @@ class _Tally:
         self.replica: dict[str, int] = {}
         self.counts = {"primary_fallbacks": 0, "waits": 0, "stale_reads": 0, "writes": 0}
 
+    def add(self, other: _Tally) -> None:
+        for mine, theirs in ((self.primary, other.primary), (self.replica, other.replica),
+                             (self.counts, other.counts)):
+            for name, count in list(theirs.items()):
+                mine[name] = mine.get(name, 0) + count
+
 
 class ReadRouter:
     """``ReadRouter(replica_set, policy=SessionToken())`` or ``ReadRouter(primary, replicas, ...)``.
@@ -80,7 +86,8 @@ class ReadRouter:
         # so the round robin needs no lock
         self._rotation: tuple[int, Iterator] = (-1, iter(()))
         self._local = threading.local()
-        self._tallies: list[_Tally] = []
+        self._tallies: list[tuple[threading.Thread, _Tally]] = []   # one per live thread
+        self._retired = _Tally()                                    # threads that have ended
 
     @property
     def policy(self) -> Policy:
@@ -182,11 +189,31 @@ class ReadRouter:
                 state.token = seen
 
     def _new_tally(self) -> _Tally:
-        """This thread's counts: only it writes them, so counting needs no lock."""
+        """This thread's counts: only it writes them, so counting needs no lock.
+
+        Ended threads' tallies are folded into one here, so a server that starts a thread per
+        request keeps one tally per live thread, not one per thread it ever ran.
+        """
         tally = self._local.tally = _Tally()
         with self._lock:
-            self._tallies.append(tally)
+            live = []
+            for owner, other in self._tallies:
+                if owner.is_alive():
+                    live.append((owner, other))
+                else:
+                    self._retired.add(other)
+            live.append((threading.current_thread(), tally))
+            self._tallies = live
         return tally
+
+    def _total(self) -> _Tally:
+        """Every thread's counts added up (under the lock, so no tally is folded mid-sum)."""
+        total = _Tally()
+        with self._lock:
+            total.add(self._retired)
+            for _, tally in self._tallies:
+                total.add(tally)
+        return total
 
     def _publish_read(self, session, key, target: str, token: int, stale: bool, waited: float,
                       fallback: bool) -> None:
@@ -202,22 +229,17 @@ class ReadRouter:
     @property
     def stats(self) -> dict[str, int]:
         """Counters: primary/replica reads, fallbacks to the primary, reads that waited, stale reads, writes."""
-        total = dict.fromkeys(COUNTERS, 0)
-        for tally in list(self._tallies):
-            total["primary_reads"] += sum(list(tally.primary.values()))
-            total["replica_reads"] += sum(list(tally.replica.values()))
-            for name, count in list(tally.counts.items()):
-                total[name] += count
-        return total
+        tally = self._total()
+        return {"primary_reads": sum(tally.primary.values()), "replica_reads": sum(tally.replica.values()),
+                **tally.counts}
 
     @property
     def reads_by_target(self) -> dict[str, int]:
         """Reads served per node name (the primary's and each replica's)."""
-        total: dict[str, int] = {}
-        for tally in list(self._tallies):
-            for hits in (tally.primary, tally.replica):
-                for name, count in list(hits.items()):
-                    total[name] = total.get(name, 0) + count
+        tally = self._total()
+        total = dict(tally.primary)
+        for name, count in tally.replica.items():
+            total[name] = total.get(name, 0) + count
         return total
 
     @property
