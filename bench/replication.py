@@ -11,7 +11,8 @@
    LSN tokens against time pinning at the *shortest pin that gives 0 stale reads*: on the
    simulation that pin is computed exactly (the longest time after a session's write at which a
    replica read was still stale, from an eventual-consistency run of the same seeded workload,
-   then checked: 0 stale); on Postgres it is the largest replica lag. Median of 5 seeded repeats.
+   then checked: 0 stale); on Postgres (steady and spiky models) it is the largest lag set
+   during the run. Median of 5 seeded repeats.
    The token is read-your-writes only (``SessionToken(monotonic=False)``); the strict monotonic
    token's share is shown beside it on the simulation: it chases the primary's head.
 3. **Synchronous vs asynchronous commit** latency on Postgres, in alternating chunks.
@@ -53,6 +54,8 @@ WORKLOAD = (f"{SESSIONS} sessions, {REPLICAS} replicas; each session acts once p
             f"({THINK:g} x the lag scale, x U(0.5, 1.5)): with probability 1/{WRITE_EVERY} it saves its "
             f"profile, else it reads it back (1 write per {WRITE_EVERY - 1} reads); a read is stale when "
             "it does not return the session's last saved value")
+
+POSTGRES_MODELS = ("steady", "spiky")   # a run per model and scale takes 2 x 5 x 30 lag scales
 
 COST_SECTION = "read routing on the simulated set: rate vs a direct replica.read"
 COST_TARGET = 0.33      # cost per routed read <= 3x a direct replica read
@@ -183,11 +186,24 @@ def share_on_simulation(s: Settings) -> list[tuple[str, ...]]:
     return rows
 
 
-def _postgres_run(rs, policy, scale: float, seed: int, duration: float) -> tuple[float, int]:
+def _postgres_run(rs, policy, scale: float, seed: int, duration: float, lags) -> tuple[float, int, float]:
+    """``(replica share, stale reads, largest lag set)``: the workload for ``duration`` seconds,
+    with each replica's lag constant or, for a redrawn model, set to the next value every
+    ``scale`` seconds (a change lands a few ms late: the largest lag still bounds them all)."""
     router = ReadRouter(rs, policy=policy, clock=time.monotonic, detect_stale=False)
-    deadline = time.monotonic() + duration
+    start = time.monotonic()
+    deadline = start + duration
     stale = [0]
     lock = threading.Lock()
+    steps = 1 if not isinstance(lags[0], list) else int(duration / scale) + 1
+    plan = [[values] for values in lags] if steps == 1 else lags
+    worst = max(max(values[:steps]) for values in plan)
+
+    def vary() -> None:
+        for k in range(steps):
+            time.sleep(max(0.0, start + k * scale - time.monotonic()))
+            for i, values in enumerate(plan):
+                rs.set_lag(i, values[k])
 
     def session(s: int) -> None:
         rng = random.Random(seed * 1000 + s)
@@ -201,35 +217,41 @@ def _postgres_run(rs, policy, scale: float, seed: int, duration: float) -> tuple
                     stale[0] += 1
             time.sleep(THINK * scale * rng.uniform(0.5, 1.5))
 
+    vary_first = steps == 1
+    if vary_first:
+        vary()
     threads = [threading.Thread(target=session, args=(s,)) for s in range(SESSIONS)]
+    if not vary_first:
+        threads.append(threading.Thread(target=vary))
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return router.replica_share, stale[0]
+    return router.replica_share, stale[0], worst
 
 
 def share_on_postgres(rs, s: Settings) -> list[tuple[str, ...]]:
     rows = []
-    for scale in SCALES[:1] if s.quick else SCALES:
-        token, pinned, stale_p, gaps = [], [], [], []
-        duration = (2 if s.quick else 30) * scale
-        for seed in range(s.repeats):
-            lags = _steady(random.Random(seed), scale, duration)
-            for i, lag in enumerate(lags):
-                rs.set_lag(i, lag)
-            share_t, stale_t = _postgres_run(rs, SessionToken(monotonic=False), scale, seed, duration)
-            share_p, st_p = _postgres_run(rs, TimePinning(max(lags)), scale, seed, duration)
-            assert stale_t == 0, "token routing must never be stale"
-            progress(f"postgres scale {scale:g} seed {seed}: token {share_t:.2f} ({stale_t} stale), "
-                     f"pin {max(lags):.3g} s {share_p:.2f} ({st_p} stale)")
-            token.append(share_t)
-            pinned.append(share_p)
-            stale_p.append(st_p)
-            gaps.append(share_t - share_p)
-        rows.append((f"Postgres, steady lag, scale {scale:g} s", f"{statistics.median(token):.2f}",
-                     f"{statistics.median(pinned):.2f} (pin = max lag; {sum(stale_p)} stale)",
-                     f"{statistics.median(gaps):+.2f}"))
+    for model in POSTGRES_MODELS:
+        for scale in SCALES[:1] if s.quick else SCALES:
+            token, pinned, stale_p, gaps, pins = [], [], [], [], []
+            duration = (2 if s.quick else 30) * scale
+            for seed in range(s.repeats):
+                lags = LAG_MODELS[model][1](random.Random(seed), scale, duration / scale)
+                share_t, stale_t, pin = _postgres_run(rs, SessionToken(monotonic=False), scale, seed, duration, lags)
+                share_p, st_p, _ = _postgres_run(rs, TimePinning(pin), scale, seed, duration, lags)
+                assert stale_t == 0, "token routing must never be stale"
+                progress(f"postgres {model} scale {scale:g} seed {seed}: token {share_t:.2f} ({stale_t} stale), "
+                         f"pin {pin:.3g} s {share_p:.2f} ({st_p} stale)")
+                token.append(share_t)
+                pinned.append(share_p)
+                stale_p.append(st_p)
+                gaps.append(share_t - share_p)
+                pins.append(pin)
+            rows.append((f"Postgres, {model} lag, scale {scale:g} s", f"{statistics.median(token):.2f}",
+                         f"{statistics.median(pinned):.2f} (pin {statistics.median(pins):.3g} s = largest lag; "
+                         f"{sum(stale_p)} stale)",
+                         f"{statistics.median(gaps):+.2f}"))
     for i in range(len(rs.replicas)):
         rs.set_lag(i, 0)
     return rows

@@ -142,12 +142,14 @@ class _Node:
         rows = self.query(sql, params)
         return rows[0][0] if rows else None
 
-    def set_config(self, name: str, value: str | None, shown: str | None = None) -> None:
+    def set_config(self, name: str, value: str | None, shown: str | None = None, *,
+                   reconnect: bool = True) -> None:
         """``ALTER SYSTEM SET name = value`` (``None``: RESET), reload, and wait until it is in force.
 
         A reload is a signal each process handles when it next looks: wait until a new session
         sees ``shown`` (``pg_settings.setting``, in base units: '500' for '500ms'; default
-        ``value``), then drop the pooled sessions so every later query runs with it.
+        ``value``), then drop the pooled sessions so every later query runs with it
+        (``reconnect=False`` keeps them, for a setting no client session reads).
         """
         with self.connection() as conn:
             if value is None:
@@ -164,7 +166,8 @@ class _Node:
                                          (name,)).fetchone()[0] == want
             if not wait_until(in_force, START_TIMEOUT, interval=0.02):
                 raise RuntimeError(f"{self.name}: {name} = {value!r} did not come into force after a reload")
-        self.close()
+        if reconnect:
+            self.close()
 
     def read(self, key: str) -> Any:
         return self.value("SELECT value FROM kv WHERE key = %s", (key,))
@@ -374,7 +377,9 @@ class PostgresReplicaSet:
     def set_lag(self, which: int | str, seconds: float) -> None:
         """Replay each commit ``seconds`` after it was made (``recovery_min_apply_delay``)."""
         ms = round(seconds * 1000)
-        self.replica(which).set_config("recovery_min_apply_delay", f"{ms}ms", shown=str(ms))
+        # Only the replica's recovery process reads this setting, not client sessions: the pool
+        # stays, so the lag can change while sessions are reading.
+        self.replica(which).set_config("recovery_min_apply_delay", f"{ms}ms", shown=str(ms), reconnect=False)
 
     def pause(self, which: int | str) -> None:
         self.replica(which).query("SELECT pg_wal_replay_pause()")
