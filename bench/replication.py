@@ -300,7 +300,7 @@ def run(s: Settings) -> int:
     print(table(("workload", "LSN-token replica share", "time-pinning replica share", "token - pinning"), rows,
                 numeric=frozenset({1, 3})))
     print(f"workload: {WORKLOAD}; median of {s.repeats} seeded repeats; token routing had 0 stale reads "
-          "throughout; pin = the shortest with 0 stale reads (simulation: exact; Postgres: the largest lag)")
+          "throughout; pin = the shortest with 0 stale reads (simulation: exact; Postgres: the largest lag set)")
     for name, (what, _) in LAG_MODELS.items():
         print(f"  {name} lag: {what}")
     print()
