@@ -145,7 +145,10 @@ class RedisPrimary(_Node):
         with self._writer.pipeline(transaction=False) as pipe:
             pipe.set(key, value)
             pipe.info("replication")
-            _, info = pipe.execute()
+            # Raise the SET's own error (NOREPLICAS, READONLY), not redis-py's pipeline wrapper of it.
+            written, info = pipe.execute(raise_on_error=False)
+        if isinstance(written, Exception):
+            raise written
         offset = int(info["master_repl_offset"])
         with self._log_lock:
             self.log.append((offset, key))
