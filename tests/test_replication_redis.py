@@ -16,16 +16,18 @@ import pytest
 import redis
 
 from highload.processes import wait_until
-from highload.replication import ReadRouter, SessionToken
+from highload.replication import ReadRouter, SessionToken, redis_replicas
 from highload.replication.redis_replicas import MAX_WAIT, RedisReplicaSet, available
 from tests.conftest import REDIS_MISSING
 
-pytestmark = [pytest.mark.redis,
-              pytest.mark.skipif(shutil.which("redis-server") is None, reason=REDIS_MISSING)]
+pytestmark = pytest.mark.redis
+needs_redis_server = pytest.mark.skipif(shutil.which("redis-server") is None, reason=REDIS_MISSING)
 
 
 @pytest.fixture
 def pair():
+    if available():
+        pytest.skip(REDIS_MISSING)
     rs = RedisReplicaSet(replicas=1)
     yield rs
     rs.close()
@@ -33,9 +35,23 @@ def pair():
 
 @pytest.fixture
 def trio():
+    if available():
+        pytest.skip(REDIS_MISSING)
     rs = RedisReplicaSet(replicas=2)
     yield rs
     rs.close()
+
+
+def test_without_redis_server_it_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(redis_replicas.shutil, "which", lambda name: None)
+    assert "apt-get install redis-server" in redis_replicas.available()
+    with pytest.raises(RuntimeError, match="redis-server"):
+        RedisReplicaSet(replicas=1)
+
+
+def test_a_set_needs_at_least_one_replica():
+    with pytest.raises(ValueError, match="replicas"):
+        RedisReplicaSet(replicas=0)
 
 
 def test_available_and_describe(pair):
@@ -156,6 +172,7 @@ def test_session_tokens_route_reads_on_redis_replicas_too(pair):
     assert router.stats["stale_reads"] == 0
 
 
+@needs_redis_server
 def test_close_stops_every_process_it_started():
     rs = RedisReplicaSet(replicas=2)
     processes = [n.process for n in (rs.primary, *rs.replicas)]
