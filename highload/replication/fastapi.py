@@ -106,6 +106,10 @@ class SessionLSN:
     ``header`` (default ``X-Session-LSN``) is read and written; ``cookie`` (a name, default
     none) is read and set too, ``HttpOnly`` and ``SameSite=Lax`` (``secure=True`` adds
     ``Secure``). With both, the higher token wins: a token never goes down.
+
+    Handlers return data (a dict, a model): FastAPI copies a dependency's headers only onto the
+    responses it builds. A handler that returns its own ``Response`` sets the header itself,
+    from ``BoundRouter.token``.
     """
 
     def __init__(self, router: ReadRouter, *, header: str | None = HEADER, cookie: str | None = None,
