@@ -36,7 +36,7 @@ else:
 from highload.resilience import CircuitBreaker, Retry, backoff_delays
 breaker = CircuitBreaker(failure_threshold=1, clock=clock)
 assert breaker.call(lambda: 42) == 42 and backoff_delays(3, 1) == [1.0, 2.0, 4.0]
-for glue in ("highload.resilience.fastapi", "highload.lab.flaky_upstream"):
+for glue in ("highload.resilience.fastapi", "highload.replication.fastapi", "highload.lab.flaky_upstream"):
     try:
         module = __import__(glue, fromlist=["x"])
         if glue.endswith("flaky_upstream"):

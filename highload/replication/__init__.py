@@ -7,6 +7,10 @@ right, :class:`SessionToken`, routes by log position so a session always sees it
 * :class:`SimulatedReplicaSet`: in-process, on a ManualClock (the embedded fallback).
 * :mod:`highload.replication.postgres`: a real Postgres primary with streaming replicas
   (extra ``pg``; imported on demand, so the core stays light).
+* :mod:`highload.replication.redis_replicas`: a real Redis primary with replicas (``WAIT``,
+  ``min-replicas-to-write``, lost writes on failover; Redis stays AP). Imported on demand.
+* :mod:`highload.replication.fastapi`: ``SessionLSN``, the FastAPI dependency that carries a
+  session's token in an ``X-Session-LSN`` header or a cookie (extra ``web``).
 * :class:`SessionRouter`: the exercise's router (hidden suite ``read_your_writes``).
 """
 

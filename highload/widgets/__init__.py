@@ -5,7 +5,8 @@ contract (``impl=``), on a ManualClock, so a learner watches their own code beha
 
 Widgets only draw. What they draw is computed by engines in the core, which need no extra:
 ``highload.cache.simulation``, ``highload.ratelimit.simulation``, ``highload.balancing.race``,
-``highload.capacity_plan``, ``highload.carts.drill`` and ``highload.resilience.simulation``
+``highload.capacity_plan``, ``highload.carts.drill``, ``highload.replication.experiments`` and
+``highload.resilience.simulation``
 (async ones run in virtual time with ``highload.clock.run_in_virtual_time``). Each widget
 module re-exports its engine's names, so ``from highload.widgets.cache import
 simulate_hit_ratio`` keeps working. Colours come from ``_style``; seed and ``impl=`` checks
@@ -24,6 +25,7 @@ _EXPORTS = {
     "StampedeVisualizer": ".cache",
     "CartCrashDrill": ".carts",
     "RingExplorer": ".sharding",
+    "LagTimeline": ".replication",
     "Quiz": ".quiz",
     "Question": ".quiz",
 }
