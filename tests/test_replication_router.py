@@ -109,6 +109,16 @@ def test_tokens_travel_with_the_client_and_never_go_down():
     assert b.token("alice") == token
 
 
+def test_forget_drops_a_session_and_leaves_the_others():
+    rs = SimulatedReplicaSet(lags=[1.0])
+    router = ReadRouter(rs)
+    token = router.write("alice", "profile", "new")
+    router.set_token("bob", 7)
+    router.forget("alice")
+    router.forget("nobody")
+    assert router.token("alice") == 0 and router.token("bob") == 7 and token > 0
+
+
 def test_events_and_counters():
     rs = SimulatedReplicaSet(lags=[1.0])
     router = ReadRouter(rs, policy=AnyReplica())

@@ -152,7 +152,7 @@ class SessionLSN:
             self._write_back(response, token)
             yield BoundRouter(self.router, session, lambda t: self._write_back(response, t))
         finally:
-            _forget(self.router, session)
+            self.router.forget(session)
 
     def _write_back(self, response: Response, token: int) -> None:
         if self.header is not None:
@@ -171,12 +171,3 @@ class SessionLSN:
 
 class _BadCookie(ValueError):
     pass
-
-
-def _forget(router: ReadRouter, session: Any) -> None:
-    """Drop a finished request's session from the router, so it keeps no state per request.
-
-    ReadRouter has no public way to forget a session yet; this is the one place that reaches in.
-    """
-    with router._lock:
-        router._sessions.pop(session, None)

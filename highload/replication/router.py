@@ -125,6 +125,12 @@ class ReadRouter:
         with self._lock:
             state.token = max(state.token, int(lsn))
 
+    def forget(self, session: Hashable) -> None:
+        """Drop what the router keeps for ``session`` (its token). A server whose clients carry
+        their own token (``highload.replication.fastapi``) forgets each request's session at its end."""
+        with self._lock:
+            self._sessions.pop(session, None)
+
     # -- operations ------------------------------------------------------------------------------
     def write(self, session: Hashable, key, value) -> int:
         state = self._session(session)
