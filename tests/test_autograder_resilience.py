@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 import types
 
+import nbformat
 import pytest
 
 import autograder
+from autograder import grading
 from tests import broken_resilience as broken
-from tests.suite_checks import assert_groups_partition, run_cli
+from tests.suite_checks import ROOT, assert_groups_partition, run_cli
 
 GROUPS = {
     "circuit_breaker": ("closed_to_open", "open_to_half_open", "half_open", "late_calls", "errors"),
@@ -93,6 +95,34 @@ def test_circuit_breaker_suite_catches(wrong):
         cells = {o.group for o in report.failures}
         assert len(cells) == 1, f"{wrong.__name__} loses points in {sorted(cells)}: grade each rule in one cell\n" \
                                 + report.summary()
+
+
+@pytest.fixture(scope="module")
+def group_of_test():
+    return {o.name: o.group for o in autograder.check("circuit_breaker", broken.GoodBreaker).outcomes}
+
+
+@pytest.mark.parametrize("wrong", [c for c in broken.BROKEN_BREAKERS
+                                   if c.__name__ not in BREAKER_SLIPS_SEEN_BY_SEVERAL_CELLS],
+                         ids=lambda c: c.__name__)
+def test_visible_asserts_fail_only_in_the_cell_that_grades_the_broken_rule(wrong, group_of_test):
+    """A cell earns nothing until its visible asserts pass, so they too must step around the
+    rules other cells grade (as the hidden tests do)."""
+    nb = nbformat.read(ROOT / "solutions" / "09_circuit_breaker" / "09_circuit_breaker.ipynb", 4)
+    cells = [job for _, job in grading.plan(nb) if job.runs and job.runs[0].suite == "circuit_breaker"]
+    assert {job.runs[0].group for job in cells} == set(GROUPS["circuit_breaker"])
+    failed = set()
+    for job in cells:
+        namespace = {}
+        for _, source in job.setup:
+            exec(source, namespace)
+        namespace.update(CircuitBreaker=wrong, CircuitOpenError=broken.CircuitOpenError)
+        try:
+            exec(job.visible, namespace)
+        except Exception:
+            failed.add(job.runs[0].group)
+    assert failed <= {group_of_test[BREAKER_CLAUSE[wrong.__name__]]}, \
+        f"{wrong.__name__} fails the visible asserts of {sorted(failed)}"
 
 
 @pytest.mark.parametrize("wrong", broken.BROKEN_BACKOFFS, ids=lambda f: f.__name__)
