@@ -228,12 +228,45 @@ class SuccessesSurviveReopening(GoodBreaker):
             self._successes = successes
 
 
+class LateFailureReOpens(GoodBreaker):
+    """A learner's slip: only trials remember their period, so a call that started closed and
+    fails after the circuit opened counts as a failure now, and re-opens it."""
+
+    def _finished(self, state, period, success):
+        super()._finished(state, self._period if state == "closed" else period, success)
+
+
+class LateCallCountsInTheCurrentState(GoodBreaker):
+    """No periods at all: a call's outcome counts in whatever state the circuit is in when it ends."""
+
+    def _finished(self, state, period, success):
+        now = self.state
+        if now == "open":
+            return
+        if now == "half_open" and state != "half_open":
+            self._in_flight += 1  # it is counted as a trial, so it frees a trial's slot too
+        super()._finished(now, self._period, success)
+
+
+class RetryAfterIsTheFullTimeout(GoodBreaker):
+    def _retry_after(self):
+        return self.open_timeout
+
+
+class BusyRetryAfterIsTheOpenTimeout(GoodBreaker):
+    def _admit(self, state):
+        if state == "half_open" and self._in_flight >= self.half_open_max_calls:
+            raise CircuitOpenError(self.open_timeout)
+        super()._admit(state)
+
+
 BROKEN_BREAKERS = [
     SuccessDoesNotResetFailures, OpensAfterThreshold, OpenedAtBeforeCall, StrictOpenTimeout,
     RejectionsRestartTimeout, CallsFnWhileOpen, NegativeRetryAfter, NoValidation, WallClock,
     RaisesCircuitOpenOnTheOpeningFailure, UnlimitedHalfOpenTrials, SlotsNeverFreed, StaleTrialCounted,
     StaleTrialFreesSlot, FailedTrialCountsLikeClosed, FailedTrialKeepsOldOpenedAt, ClosingKeepsFailures,
-    SuccessesSurviveReopening,
+    SuccessesSurviveReopening, LateFailureReOpens, LateCallCountsInTheCurrentState, RetryAfterIsTheFullTimeout,
+    BusyRetryAfterIsTheOpenTimeout,
 ]
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 import types
 
+import nbformat
 import pytest
 
 import autograder
+from autograder import grading
 from tests import broken_resilience as broken
-from tests.suite_checks import assert_groups_partition, run_cli
+from tests.suite_checks import ROOT, assert_groups_partition, run_cli
 
 GROUPS = {
-    "circuit_breaker": ("closed_to_open", "open_to_half_open", "half_open", "errors"),
+    "circuit_breaker": ("closed_to_open", "open_to_half_open", "half_open", "late_calls", "errors"),
     "backoff": ("backoff_bounds", "jitter"),
 }
 
@@ -24,7 +26,7 @@ BREAKER_CLAUSE = {
     "StrictOpenTimeout": "test_reads_half_open_exactly_at_open_timeout",
     "RejectionsRestartTimeout": "test_rejected_calls_do_not_extend_the_open_timeout",
     "CallsFnWhileOpen": "test_rejected_call_does_not_call_fn",
-    "NegativeRetryAfter": "test_retry_after_is_a_number_of_seconds_not_negative",
+    "NegativeRetryAfter": "test_retry_after_is_the_time_left_until_a_trial_is_admitted[0]",
     "NoValidation": "test_failure_threshold_below_one_is_a_value_error[0]",
     "WallClock": "test_open_timeout_uses_the_injected_clock",
     "RaisesCircuitOpenOnTheOpeningFailure": "test_opening_failure_re_raises_the_original_exception",
@@ -33,10 +35,18 @@ BREAKER_CLAUSE = {
     "StaleTrialCounted": "test_stale_trial_success_after_re_opening_is_ignored",
     "StaleTrialFreesSlot": "test_stale_trial_does_not_free_a_slot_of_a_later_half_open_period",
     "FailedTrialCountsLikeClosed": "test_failed_trial_re_opens_the_circuit",
-    "FailedTrialKeepsOldOpenedAt": "test_re_opened_at_is_read_when_the_failed_trial_ended",
+    "FailedTrialKeepsOldOpenedAt": "test_failed_trial_re_opens_the_circuit",
     "ClosingKeepsFailures": "test_closing_resets_the_failure_count",
     "SuccessesSurviveReopening": "test_failed_trial_restarts_the_success_count",
+    "LateFailureReOpens": "test_late_failure_of_a_call_started_closed_does_not_move_opened_at",
+    "LateCallCountsInTheCurrentState": "test_late_success_of_a_call_started_closed_is_not_a_trial",
+    "RetryAfterIsTheFullTimeout": "test_retry_after_is_the_time_left_until_a_trial_is_admitted[1.25]",
+    "BusyRetryAfterIsTheOpenTimeout": "test_retry_after_is_zero_while_every_trial_slot_is_busy",
 }
+#: Each rule is graded in one cell, so one slip costs one cell's points. These slips change what
+#: the tests of several rules observe (the clock; the exception fn raised; the timer every
+#: rejection restarts, which retry_after then reports), so they cost points in several cells.
+BREAKER_SLIPS_SEEN_BY_SEVERAL_CELLS = {"WallClock", "RaisesCircuitOpenOnTheOpeningFailure", "RejectionsRestartTimeout"}
 BACKOFF_CLAUSE = {
     "first_delay_times_factor": "test_first_delay_is_base",
     "overflows": "test_large_factor_and_many_attempts_do_not_overflow[none]",
@@ -81,6 +91,38 @@ def test_circuit_breaker_suite_catches(wrong):
     assert not report.passed, f"{wrong.__name__} passed every hidden test"
     failed = {o.name for o in report.failures}
     assert BREAKER_CLAUSE[wrong.__name__] in failed, report.summary()
+    if wrong.__name__ not in BREAKER_SLIPS_SEEN_BY_SEVERAL_CELLS:
+        cells = {o.group for o in report.failures}
+        assert len(cells) == 1, f"{wrong.__name__} loses points in {sorted(cells)}: grade each rule in one cell\n" \
+                                + report.summary()
+
+
+@pytest.fixture(scope="module")
+def group_of_test():
+    return {o.name: o.group for o in autograder.check("circuit_breaker", broken.GoodBreaker).outcomes}
+
+
+@pytest.mark.parametrize("wrong", [c for c in broken.BROKEN_BREAKERS
+                                   if c.__name__ not in BREAKER_SLIPS_SEEN_BY_SEVERAL_CELLS],
+                         ids=lambda c: c.__name__)
+def test_visible_asserts_fail_only_in_the_cell_that_grades_the_broken_rule(wrong, group_of_test):
+    """A cell earns nothing until its visible asserts pass, so they too must step around the
+    rules other cells grade (as the hidden tests do)."""
+    nb = nbformat.read(ROOT / "solutions" / "09_circuit_breaker" / "09_circuit_breaker.ipynb", 4)
+    cells = [job for _, job in grading.plan(nb) if job.runs and job.runs[0].suite == "circuit_breaker"]
+    assert {job.runs[0].group for job in cells} == set(GROUPS["circuit_breaker"])
+    failed = set()
+    for job in cells:
+        namespace = {}
+        for _, source in job.setup:
+            exec(source, namespace)
+        namespace.update(CircuitBreaker=wrong, CircuitOpenError=broken.CircuitOpenError)
+        try:
+            exec(job.visible, namespace)
+        except Exception:
+            failed.add(job.runs[0].group)
+    assert failed <= {group_of_test[BREAKER_CLAUSE[wrong.__name__]]}, \
+        f"{wrong.__name__} fails the visible asserts of {sorted(failed)}"
 
 
 @pytest.mark.parametrize("wrong", broken.BROKEN_BACKOFFS, ids=lambda f: f.__name__)
@@ -129,7 +171,7 @@ def test_a_breaker_that_blocks_re_entrant_calls_costs_only_its_own_tests():
 
 def test_failures_read_as_advice_without_hidden_source(capsys):
     with pytest.raises(AssertionError, match="test_stale_trial_success_after_re_opening_is_ignored"):
-        autograder.run("circuit_breaker", broken.StaleTrialCounted, group="half_open")
+        autograder.run("circuit_breaker", broken.StaleTrialCounted, group="late_calls")
     out = capsys.readouterr()
     assert "FAIL test_stale_trial_success_after_re_opening_is_ignored" in out.out
     assert out.err == "", "a graded cell that writes to stderr scores 0"

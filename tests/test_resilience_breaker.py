@@ -105,6 +105,24 @@ def test_a_failed_trial_reopens_and_a_stale_trial_is_ignored():
     assert breaker.state == "open" and breaker.opened_at == 2.5, "the stale success changed nothing"
 
 
+@pytest.mark.parametrize("listening", [False, True], ids=["fast path", "with a listener"])
+def test_a_call_that_started_closed_and_ends_after_the_circuit_changed_is_ignored(listening):
+    clock = ManualClock()
+    breaker = CircuitBreaker(failure_threshold=1, success_threshold=1, open_timeout=2, clock=clock)
+    if listening:
+        breaker.subscribe(lambda event: None)  # events take the locked path instead of the fast one
+
+    def slow_call():
+        trip(breaker, 1)  # another call fails meanwhile: the circuit opens at t = 0
+        clock.advance(2.5)
+        assert breaker.state == "half_open"
+        raise Boom("a late failure")
+
+    with pytest.raises(Boom):
+        breaker.call(slow_call)
+    assert breaker.state == "half_open" and breaker.opened_at == 0, "the late failure neither re-opened nor moved opened_at"
+
+
 def test_excluded_errors_are_not_failures():
     class NotFound(Exception):
         status_code = 404

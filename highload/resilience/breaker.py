@@ -8,7 +8,8 @@ slot. (Counting admitted trials instead, as the OpenResty breaker from a widely 
 guide does, can leave the circuit half-open forever when success_threshold >
 half_open_max_calls + 1.) Each period of a
 state is a new *generation*: a call that finishes in a later generation than it started is
-ignored, so a slow trial from an old half-open period cannot close or re-open a newer one.
+ignored, so a slow trial from an old half-open period cannot close or re-open a newer one, and a
+slow call that started while closed cannot re-open a circuit that opened meanwhile.
 
 Events and threads: events are queued under the breaker's lock, in the order the breaker
 decided them, and delivered outside it by one thread at a time, oldest first. So every

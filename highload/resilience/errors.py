@@ -6,7 +6,12 @@ __all__ = ["CircuitOpenError", "BulkheadFullError"]
 
 
 class CircuitOpenError(Exception):
-    """The circuit refused the call. ``retry_after``: seconds until it may admit calls again."""
+    """The circuit refused the call.
+
+    ``retry_after`` is the time left until a trial is admitted: the rest of ``open_timeout``
+    while open, and 0 while half-open with every trial slot busy, because a slot frees the
+    moment a trial finishes, which nothing can foresee (a :class:`~highload.resilience.Retry`
+    waits its own backoff when that is longer)."""
 
     def __init__(self, name: str = "default", retry_after: float = 0.0, state: str = "open") -> None:
         # Rejections are the hot path of an open circuit: the message is built only when read.
