@@ -18,7 +18,14 @@ from redis.exceptions import RedisClusterException
 
 from highload._lua import evalsha
 from highload.clock import ManualClock
-from highload.ratelimit import MemoryStorage, RateLimiter, RedisStorage, TokenBucketPolicy, allow_all, check_all
+from highload.ratelimit import (
+    MemoryStorage,
+    RateLimiter,
+    RedisStorage,
+    TokenBucketPolicy,
+    allow_all,
+    check_all,
+)
 from highload.sharding.slots import key_slot
 
 from .test_ratelimit_contract import EXACT, POLICIES, assert_same

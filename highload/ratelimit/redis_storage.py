@@ -34,7 +34,6 @@ from collections.abc import Callable, Sequence
 
 from highload import _validate
 from highload._lua import aevalsha, evalsha
-
 from highload.redis_client import is_cluster
 
 from . import cross_slot, scripts
