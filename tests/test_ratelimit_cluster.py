@@ -150,3 +150,20 @@ def test_a_refusal_in_a_later_slot_gives_back_what_an_earlier_slot_took(policy, 
         assert_same(check_all(cluster_checks, cost), check_all(memory_checks, cost))
         assert allow_all(cluster_checks, cost) is allow_all(memory_checks, cost) is False
         assert_same([on_cluster.check("k", 1000)], [in_memory.check("k", 1000)])
+
+
+def test_on_one_redis_check_all_stays_one_script_call(redis_url):
+    # Cluster support is decided when the storage is built: a plain client keeps the one-EVALSHA path.
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    storage, clock, tag = RedisStorage(client), ManualClock(0.0), uuid.uuid4().hex
+    assert storage.cluster is False
+    checks = [(RateLimiter(policy, storage, clock=clock, prefix=f"{tag}:{i}:"), "k") for i, policy in enumerate(POLICIES)]
+    check_all(checks)  # each script is loaded (NOSCRIPT, SCRIPT LOAD, EVALSHA) on first use
+    allow_all(checks)
+    before = client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    check_all(checks)
+    allow_all(checks)
+    assert client.info("commandstats")["cmdstat_evalsha"]["calls"] - before == 2
+    client.close()
