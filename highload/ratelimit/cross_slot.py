@@ -29,16 +29,16 @@ from __future__ import annotations
 from collections.abc import Generator
 
 from highload._lua import aevalsha, evalsha
-from highload.sharding.slots import key_slot
 
 __all__ = ["check_many", "run", "arun"]
 
 
-def _groups(keys: list[str]) -> list[list[int]]:
-    """Indices of ``keys`` grouped by slot, groups in ascending slot order."""
+def _groups(client, keys: list[str]) -> list[list[int]]:
+    """Indices of ``keys`` grouped by slot, groups in ascending slot order (the slot as the
+    cluster client itself computes it to route the command)."""
     by_slot: dict[int, list[int]] = {}
     for i, key in enumerate(keys):
-        by_slot.setdefault(key_slot(key), []).append(i)
+        by_slot.setdefault(client.keyslot(key), []).append(i)
     return [by_slot[s] for s in sorted(by_slot)]
 
 
@@ -46,7 +46,7 @@ def check_many(storage, items, keys: list[str], argv: list, brief: bool) -> Gene
     """The slot-ordered check over ``items`` (``(view, key)`` pairs) whose Redis keys are ``keys``;
     ``argv`` is what the one-Redis script would take (``now, cost``, then 4 values per key).
     Returns the decisions (or, if ``brief``, the verdict)."""
-    groups = _groups(keys)
+    groups = _groups(storage.client, keys)
     multi = storage._multi_brief_script if brief else storage._multi_script
     settle = storage._settle_brief_script if brief else storage._settle_script
     now, cost = argv[0], argv[1]
