@@ -64,8 +64,8 @@ def redis_cluster():
         cluster.stop()
 
 
-def _cluster_nodes(cluster):
-    from redis.cluster import ClusterNode
+def _async_nodes(cluster):
+    from redis.asyncio.cluster import ClusterNode
 
     return [ClusterNode("127.0.0.1", n.port) for n in cluster.masters()]
 
@@ -77,10 +77,7 @@ def redis_client(request):
     if request.param == "fakeredis":
         client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
     elif request.param == "redis-cluster":
-        from redis.cluster import RedisCluster
-
-        client = RedisCluster(startup_nodes=_cluster_nodes(request.getfixturevalue("redis_cluster")),
-                              socket_connect_timeout=2, socket_timeout=5)
+        client = request.getfixturevalue("redis_cluster").client(decode_responses=False)
     else:
         client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
     yield client
@@ -99,12 +96,6 @@ def async_redis_client(request):
     import redis.asyncio
 
     return redis.asyncio.Redis.from_url(request.getfixturevalue("redis_url"))
-
-
-def _async_nodes(cluster):
-    from redis.asyncio.cluster import ClusterNode
-
-    return [ClusterNode("127.0.0.1", n.port) for n in cluster.masters()]
 
 
 @pytest.fixture
