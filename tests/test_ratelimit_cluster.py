@@ -167,3 +167,23 @@ def test_on_one_redis_check_all_stays_one_script_call(redis_url):
     allow_all(checks)
     assert client.info("commandstats")["cmdstat_evalsha"]["calls"] - before == 2
     client.close()
+
+
+@pytest.mark.parametrize(("entries", "want"), [
+    # ours joined an instant someone else used: take our units out, shift the later totals
+    (["10 0 2", "12 2 5", "13 5 6"], ["10 0 2", "12 2 3", "13 3 4"]),
+    # ours is the whole entry: remove it, shift the later totals
+    (["10 0 2", "12 2 4", "13 4 5"], ["10 0 2", "13 2 3"]),
+    # no entry at the check's instant (the key's clock ran ahead): give nothing back
+    (["10 0 2", "13 2 5"], ["10 0 2", "13 2 5"]),
+], ids=["shared-instant", "own-entry", "not-found"])
+def test_sliding_log_refund_edits_only_the_checks_instant(entries, want, redis_client):
+    from highload.ratelimit import SlidingWindowLogPolicy, scripts
+
+    policy = SlidingWindowLogPolicy(limit=10, window=4)
+    key = f"log:{uuid.uuid4().hex}"
+    redis_client.rpush(key, *entries)
+    settle = redis_client.register_script(scripts.settle(brief=True))
+    params = RateLimiter(policy, RedisStorage(redis_client))._view.multi_params
+    settle([key], [12.0, 2, b"1", *params])
+    assert [e.decode() if isinstance(e, bytes) else e for e in redis_client.lrange(key, 0, -1)] == want
