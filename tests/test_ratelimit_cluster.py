@@ -187,3 +187,18 @@ def test_sliding_log_refund_edits_only_the_checks_instant(entries, want, redis_c
     params = RateLimiter(policy, RedisStorage(redis_client))._view.multi_params
     settle([key], [12.0, 2, b"1", *params])
     assert [e.decode() if isinstance(e, bytes) else e for e in redis_client.lrange(key, 0, -1)] == want
+
+
+@pytest.mark.parametrize("policy", [p for p in POLICIES if "window" in p.algorithm], ids=lambda p: p.algorithm)
+def test_a_window_refund_gives_nothing_back_once_the_window_moved_on(policy, redis_client):
+    # Another client's clock ran ahead and counted in a later window: a refund at our (earlier)
+    # instant cannot tell which window held our units, so it takes nothing from that one.
+    from highload.ratelimit import scripts
+
+    clock = ManualClock(1005.0)
+    limiter = RateLimiter(policy, RedisStorage(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
+    assert limiter.allow("k")
+    before = limiter.check("k", 1000).remaining
+    settle = redis_client.register_script(scripts.settle(brief=True))
+    settle([limiter._view.prefix + "k"], [1001.0, 1, b"1", *limiter._view.multi_params])
+    assert limiter.check("k", 1000).remaining == before
