@@ -4,6 +4,7 @@ The single-key contract runs there through conftest's ``redis_client`` fixture (
 "redis-cluster" param). Here: ``check_all`` over limits in different slots, which is slot by slot
 with refunds on a cluster, decides exactly as the one atomic check does when nothing else
 runs; under contention it never over-admits and its refunds return everything they should.
+The refund script's edge cases run on every Redis (``redis_client``): it needs no cluster.
 """
 
 from __future__ import annotations
