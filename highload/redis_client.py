@@ -28,7 +28,7 @@ from highload.processes import free_port  # re-exported: its home before process
 if TYPE_CHECKING:
     import redis.asyncio
 
-__all__ = ["connect", "connect_async", "describe", "answers", "serve_embedded", "free_port",
+__all__ = ["connect", "connect_async", "describe", "answers", "serve_embedded", "free_port", "is_cluster",
            "CONNECT_TIMEOUT", "SOCKET_TIMEOUT", "RETRIES"]
 
 #: Seconds to establish a TCP connection to Redis.
@@ -96,6 +96,14 @@ def connect_async(url: str | None = None, **kwargs) -> redis.asyncio.Redis:
     import fakeredis
 
     return fakeredis.FakeAsyncRedis(server=_fake_server(), **kwargs)
+
+
+def is_cluster(client) -> bool:
+    """True for redis-py's ``RedisCluster`` (sync or asyncio). Primitives ask once, when they are
+    built, so a plain ``redis.Redis`` pays nothing per call for cluster support."""
+    # By name, so asking does not import redis.asyncio.cluster into every sync program.
+    return any(c.__name__ == "RedisCluster" and c.__module__ in ("redis.cluster", "redis.asyncio.cluster")
+               for c in type(client).__mro__)
 
 
 def describe(url: str | None = None) -> str:

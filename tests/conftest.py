@@ -1,7 +1,10 @@
-"""Shared fixtures: a private redis-server, and the backends every contract test runs against.
+"""Shared fixtures: a private redis-server, a private Redis Cluster, and the backends every
+contract test runs against.
 
 The suite never touches the user's data: it starts its own redis-server on a free loopback
-port (when one is installed) and stops it by process group, and it ignores REDIS_URL.
+port (when one is installed) and stops it by process group, and it ignores REDIS_URL. The
+Redis Cluster (3 masters, one replica each) is started once per session, and only when the
+first test that needs it runs.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from highload.processes import free_port, kill_group, spawn, wait_until
 from highload.redis_client import answers
 
 REDIS_MISSING = "redis-server is not installed (apt-get install redis-server): real-Redis tests skipped"
+#: Every Redis client the contract tests run on: embedded, one real server, a real cluster.
+REDIS_TARGETS = ["fakeredis", "redis-server", "redis-cluster"]
 
 
 def pytest_configure(config):
@@ -44,21 +49,50 @@ def redis_url():
         kill_group(proc)
 
 
-@pytest.fixture(params=["fakeredis", "redis-server"])
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A real Redis Cluster for this test session (3 masters + 1 replica each, so failover can be
+    shown), a :class:`highload.sharding.cluster.LocalCluster`; stopped when the session ends."""
+    from highload.sharding.cluster import INSTALL_HINT, LocalCluster
+
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        pytest.skip(INSTALL_HINT)
+    cluster = LocalCluster(masters=3, replicas=1).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _async_nodes(cluster):
+    from redis.asyncio.cluster import ClusterNode
+
+    return [ClusterNode("127.0.0.1", n.port) for n in cluster.masters()]
+
+
+@pytest.fixture(params=REDIS_TARGETS)
 def redis_client(request):
-    """A sync client on fakeredis (always) and on the private real redis-server (when installed)."""
+    """A sync client on fakeredis (always), on the private real redis-server and on the private
+    Redis Cluster (redis-py's ``RedisCluster``), the last two when redis-server is installed."""
     if request.param == "fakeredis":
         client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    elif request.param == "redis-cluster":
+        client = request.getfixturevalue("redis_cluster").client(decode_responses=False)
     else:
         client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
     yield client
     client.close()
 
 
-@pytest.fixture(params=["fakeredis", "redis-server"])
+@pytest.fixture(params=REDIS_TARGETS)
 def async_redis_client(request):
     if request.param == "fakeredis":
         return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
+    if request.param == "redis-cluster":
+        from redis.asyncio.cluster import RedisCluster
+
+        return RedisCluster(startup_nodes=_async_nodes(request.getfixturevalue("redis_cluster")),
+                            socket_connect_timeout=2, socket_timeout=5)
     import redis.asyncio
 
     return redis.asyncio.Redis.from_url(request.getfixturevalue("redis_url"))

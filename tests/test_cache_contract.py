@@ -1,5 +1,5 @@
-"""The exercise contracts, clause by clause, on every backend: memory, fakeredis and a real
-redis-server, each sync and asyncio.
+"""The exercise contracts, clause by clause, on every backend: memory, fakeredis, a real
+redis-server and a real Redis Cluster (redis-py's ``RedisCluster``), each sync and asyncio.
 
 Asyncio caches are driven from the same test bodies through :class:`Driven`, which runs
 each coroutine to completion on one event loop per test, so one set of clauses proves
@@ -37,7 +37,8 @@ from highload.clock import ManualClock
 
 pytestmark = pytest.mark.redis
 
-TARGETS = ["memory", "memory-async", "fakeredis", "fakeredis-async", "redis-server", "redis-server-async"]
+TARGETS = ["memory", "memory-async", "fakeredis", "fakeredis-async", "redis-server", "redis-server-async",
+           "redis-cluster", "redis-cluster-async"]
 
 
 class Driven:
@@ -74,6 +75,14 @@ class Target:
             url = request.getfixturevalue("redis_url")
             self.sync_client = redis.Redis.from_url(url)
             self.client = redis.asyncio.Redis.from_url(url) if self.asynchronous else self.sync_client
+        elif self.kind == "redis-cluster":
+            from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
+            cluster = request.getfixturevalue("redis_cluster")
+            self.sync_client = cluster.client(decode_responses=False)
+            nodes = self.sync_client.get_primaries()
+            self.client = self.sync_client if not self.asynchronous else AsyncRedisCluster(
+                host=nodes[0].host, port=nodes[0].port, socket_connect_timeout=2, socket_timeout=5)
 
     def close(self) -> None:
         if self.sync_client is not None and self.sync_client is not self.client:

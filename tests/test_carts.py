@@ -29,14 +29,17 @@ SHORTENED_MS = 5000
 SECRET = b"0123456789abcdef0123456789abcdef"
 
 
-@pytest.fixture(params=["memory", "fakeredis", "redis-server"])
+@pytest.fixture(params=["memory", "fakeredis", "redis-server", "redis-cluster"])
 def store(request):
-    """Every server-side store: memory, and Redis on fakeredis and on a real redis-server."""
+    """Every server-side store: memory, and Redis on fakeredis, on a real redis-server and on a
+    real Redis Cluster."""
     if request.param == "memory":
         yield InMemoryCartStore()
         return
     if request.param == "fakeredis":
         client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    elif request.param == "redis-cluster":
+        client = request.getfixturevalue("redis_cluster").client(decode_responses=False)
     else:
         client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
     yield RedisCartStore(client, ttl=TTL)

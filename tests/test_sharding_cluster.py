@@ -1,5 +1,6 @@
-"""A real Redis Cluster on loopback (3 masters + 1 replica each), started once for this module's
-session: key slots agree with the server, resharding under writes loses nothing, failover works."""
+"""A real Redis Cluster on loopback (3 masters + 1 replica each, conftest's session-wide
+``redis_cluster``): key slots agree with the server, resharding under writes loses nothing,
+failover works."""
 
 from __future__ import annotations
 
@@ -28,12 +29,9 @@ NEEDS_REDIS = pytest.mark.skipif(shutil.which("redis-server") is None or shutil.
                                  reason=INSTALL_HINT)
 
 
-@pytest.fixture(scope="session")
-def cluster():
-    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
-        pytest.skip(INSTALL_HINT)
-    with LocalCluster(masters=3, replicas=1) as running:
-        yield running
+@pytest.fixture
+def cluster(redis_cluster):
+    return redis_cluster
 
 
 def _keys(count: int) -> list[str]:

@@ -37,7 +37,10 @@ class RedisCartStore:
       with EVALSHA): a script runs without interleaving, with no retry loop, in one round trip. WATCH/MULTI would also
       be correct but costs two round trips and retries under contention.
 
-    Works with clients made with ``decode_responses`` True or False.
+    Works with clients made with ``decode_responses`` True or False, and on Redis Cluster
+    (redis-py's ``RedisCluster``): every operation touches one cart's one key, so the
+    transaction and the script each stay on that key's slot (the key has no ``{hash tag}``:
+    ``{cart_id}`` above is a placeholder, and carts spread over every slot).
     """
 
     def __init__(self, redis, ttl: float) -> None:

@@ -161,13 +161,19 @@ def check_all(checks: Sequence[tuple[RateLimiter, str]], cost: float = 1) -> lis
 
     Each decision's ``allowed`` is the overall outcome; ``retry_after`` is non-zero only
     for the limits that did not fit. Typical use: per IP, per user and global together.
+
+    On Redis Cluster, limits whose keys live in different slots cannot share one atomic script:
+    they are consumed slot by slot in slot order, and a refusal refunds what earlier slots took
+    (:mod:`highload.ratelimit.cross_slot`). That never over-admits; under contention it may deny
+    a request that an atomic check would admit, and it costs one round trip per slot.
     """
     storage, items = _items(checks)
     return storage.check_many(items, _validate.cost(cost))
 
 
 def allow_all(checks: Sequence[tuple[RateLimiter, str]], cost: float = 1) -> bool:
-    """:func:`check_all` when only the verdict matters: one round trip, a one-integer reply."""
+    """:func:`check_all` when only the verdict matters: one round trip, a one-integer reply
+    (on Redis Cluster, one per slot, with the same refunds as :func:`check_all`)."""
     storage, items = _items(checks)
     return storage.allow_many(items, _validate.cost(cost))
 

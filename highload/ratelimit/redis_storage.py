@@ -17,14 +17,14 @@ by the same HMGET as the state; a state another policy wrote under the same name
 inside the script, which flags it in the reply (2 is added to the first integer), and the view
 emits ``state_reset`` to the limiter's listeners.
 
-Redis Cluster plan. A one-key check touches one key, so it works on a cluster as it is (each
-client key lands on its own slot, spreading the load). ``check_all`` over independent keys (per
-IP, per user, global) is one script over several keys, which a cluster accepts only when they
-share a slot; a common hash tag (``{...}``) would put *all* traffic on one slot, i.e. one
-node, so we do not add one. The plan, not built yet: on a cluster, consume on each key in slot
-order, one script per slot, and on a denial refund what the earlier slots consumed (a refund
-is a negative-cost check). Until then ``check_all`` is for a single Redis (or keys a caller
-deliberately tags alike, e.g. one user's per-minute and per-day limits: ``user:{42}``).
+Redis Cluster: pass redis-py's ``RedisCluster`` (or its asyncio twin) as the client. A one-key
+check touches one key, so it runs as on one Redis (each client key lands on its own slot,
+spreading the load). ``check_all`` over keys in different slots cannot be one script there: it
+consumes slot by slot in slot order and refunds on a refusal (never over-admits, may deny
+spuriously under contention; see :mod:`highload.ratelimit.cross_slot`). A common hash tag
+(``{...}``) would put *all* traffic on one slot, i.e. one node, so none is added; keys a caller
+deliberately tags alike (one user's per-minute and per-day limits: ``user:{42}``) stay one
+atomic script. The storage decides once, when it is built, whether its client is a cluster.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from collections.abc import Callable, Sequence
 
 from highload import _validate
 from highload._lua import aevalsha, evalsha
+from highload.redis_client import is_cluster
 
-from . import scripts
+from . import cross_slot, scripts
 from .decision import Decision
 from .events import STATE_RESET, emit
 from .policies import Policy
@@ -101,6 +102,11 @@ class _RedisStorageBase:
         self.server_time = server_time
         self._multi_script = self.client.register_script(scripts.multi())
         self._multi_brief_script = self.client.register_script(scripts.multi(brief=True))
+        #: On a cluster, check_all goes slot by slot (decided here, once: a plain client pays nothing).
+        self.cluster = is_cluster(self.client)
+        if self.cluster:
+            self._settle_script = self.client.register_script(scripts.settle())
+            self._settle_brief_script = self.client.register_script(scripts.settle(brief=True))
 
     @staticmethod
     def _multi(items: Sequence[tuple[_RedisPolicyView, str]], cost: float) -> tuple[list[str], list]:
@@ -147,10 +153,14 @@ class RedisStorage(_RedisStorageBase):
 
     def check_many(self, items, cost: float) -> list[Decision]:
         keys, argv = self._multi(items, cost)
+        if self.cluster:
+            return cross_slot.run(cross_slot.check_many(self, items, keys, argv, brief=False))
         return self._decisions(items, evalsha(self._multi_script, keys, argv))
 
     def allow_many(self, items, cost: float) -> bool:
         keys, argv = self._multi(items, cost)
+        if self.cluster:
+            return cross_slot.run(cross_slot.check_many(self, items, keys, argv, brief=True))
         return self._brief(items, evalsha(self._multi_brief_script, keys, argv))
 
 
@@ -187,10 +197,14 @@ class AsyncRedisStorage(_RedisStorageBase):
 
     async def check_many(self, items, cost: float) -> list[Decision]:
         keys, argv = self._multi(items, cost)
+        if self.cluster:
+            return await cross_slot.arun(cross_slot.check_many(self, items, keys, argv, brief=False))
         return self._decisions(items, await aevalsha(self._multi_script, keys, argv))
 
     async def allow_many(self, items, cost: float) -> bool:
         keys, argv = self._multi(items, cost)
+        if self.cluster:
+            return await cross_slot.arun(cross_slot.check_many(self, items, keys, argv, brief=True))
         return self._brief(items, await aevalsha(self._multi_brief_script, keys, argv))
 
 

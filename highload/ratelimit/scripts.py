@@ -41,3 +41,10 @@ def multi(brief: bool = False) -> str:
     """The all-or-nothing check over several keys, each with its own algorithm."""
     libs = "\n".join(_read(name) for name in ALGORITHMS)
     return f"{_read('prelude')}\n{libs}\nreturn multi({_lua_bool(brief)})\n"
+
+
+@cache
+def settle(brief: bool = False) -> str:
+    """Give a cost back on several keys of one slot and report them (check_all on a cluster)."""
+    libs = "\n".join(_read(name) for name in ALGORITHMS)
+    return f"{_read('prelude')}\n{libs}\n{_read('refund')}\nreturn settle({_lua_bool(brief)})\n"

@@ -9,6 +9,11 @@ a round trip happens once per interval, not once per call.
 
 Every process must use the same clock for ``at`` to compare: a wall clock (``time.time``),
 not ``time.monotonic``.
+
+On Redis Cluster (redis-py's ``RedisCluster`` as ``client``) each breaker's record is one hash,
+so it works as on one Redis; each breaker's name picks its slot. While a failover runs
+(``CLUSTERDOWN``/``TRYAGAIN``) a publish or sync is skipped and logged, as for any outage:
+the local breaker keeps deciding on its own.
 """
 
 from __future__ import annotations

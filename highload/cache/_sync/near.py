@@ -16,6 +16,13 @@ drops that key from its LRU when it reads the message.
   connection and applies every message until the matching PONG. Redis answers in order,
   so every invalidation published before ``drain()`` began has been applied when it
   returns: tests and "read your own writes" code never wait on delivery timing.
+* On Redis Cluster (redis-py's ``RedisCluster``) a write publishes on the node that owns its
+  key, and the message reaches our subscriber's node over the cluster bus, possibly after a
+  PONG from our node: a PING proves nothing there. So ``drain()`` publishes a marker on the
+  invalidation channel from *every* primary instead and applies messages until all its markers
+  have arrived. Each node forwards its messages over one ordered link, so a node's marker
+  arrives after every message that node published earlier. Markers cost one PUBLISH per
+  primary per drain; other near-caches ignore them.
 * Pub/sub delivers at most once. If the subscriber connection drops (or a drain cannot
   finish), messages may have been missed, so the whole LRU is cleared: reads fail open
   to Redis and the loader. ``local_ttl`` bounds staleness even then.
@@ -33,6 +40,7 @@ from typing import Any
 
 from highload import _validate
 from highload.outages import reraise_unless_outage
+from highload.redis_client import is_cluster
 
 from .._flavour import Lock
 from ..entry import Entry
@@ -48,6 +56,11 @@ __all__ = ["NearCache"]
 
 def _text(data) -> str:
     return data.decode() if isinstance(data, bytes) else str(data)
+
+
+#: drain()'s end markers on a cluster start with this (a NUL: no key name a cache writes does).
+MARK = "\x00hl-drain:"
+_ENDS = ("pong", "message")  # what carries a drain's marker back: PONG (one Redis), a message (cluster)
 
 
 class NearCache(Observed):
@@ -86,6 +99,7 @@ class NearCache(Observed):
         self._entries = self.local.entries  # the hit path reads the LRU without its lock
         self._lock = Lock()  # redis-py PubSub objects are not thread-safe
         self._pubsub = backend.client.pubsub()
+        self._cluster = is_cluster(backend.client)  # decided once: drain() marks every primary
         self._started = False
 
     def __repr__(self) -> str:
@@ -192,17 +206,20 @@ class NearCache(Observed):
         LRU is cleared instead, which is just as coherent.
         """
         self.start()
-        token = uuid.uuid4().hex
+        token = MARK + uuid.uuid4().hex
         applied = 0
         with self._lock:
             try:
-                self._pubsub.ping(token)
+                waiting = self._mark(token)
                 deadline = time.monotonic() + self.drain_timeout
                 while True:
                     remaining = deadline - time.monotonic()
                     message = self._pubsub.get_message(timeout=max(0.0, remaining))
-                    if message is not None and message["type"] == "pong" and _text(message["data"]) == token:
-                        break
+                    if message is not None and message["type"] in _ENDS and _text(message["data"]) == token:
+                        waiting -= 1
+                        if waiting == 0:
+                            break
+                        continue
                     if message is None and remaining <= 0:
                         self._lost("drain timeout")
                         return applied
@@ -212,6 +229,17 @@ class NearCache(Observed):
                 reraise_unless_outage(exc)
                 self._lost("drain")
         return applied
+
+    def _mark(self, token: str) -> int:
+        """Send drain()'s end markers; returns how many will come back (see the module docstring)."""
+        if not self._cluster:
+            self._pubsub.ping(token)
+            return 1
+        client = self.backend.client
+        primaries = client.get_primaries()
+        for node in primaries:
+            client.execute_command("PUBLISH", self.backend.channel, token, target_nodes=node)
+        return len(primaries)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -281,6 +309,8 @@ class NearCache(Observed):
     def _apply(self, message) -> int:
         """Apply one pub/sub message; returns how many invalidations it carried."""
         if message is None or message.get("type") != "message":
+            return 0
+        if _text(message["data"]).startswith(MARK):  # another near-cache's drain() on a cluster
             return 0
         if _text(message["channel"]) == self.backend.clear_channel:
             self.local.clear()
