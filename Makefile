@@ -30,10 +30,10 @@ lab: $(VENV)/.installed-course
 
 test: venv
 	@scripts/check-system
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n auto --maxprocesses 4 --dist loadgroup tests
 
 test-fast: venv
-	$(PY) -m pytest tests -m "not browser and not grading and not notebooks"
+	$(PY) -m pytest -n auto --maxprocesses 4 --dist loadgroup tests -m "not browser and not grading and not notebooks"
 
 grade: $(VENV)/.installed-course
 	$(PY) -m autograder.instructor

@@ -31,6 +31,18 @@ def pytest_configure(config):
     os.environ.pop("REDIS_URL", None)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test` runs two workers), tests spread one by one, except those
+    that share a module-scoped server (a JupyterLab, a batch autograde run): those stay together
+    on one worker, so the server starts once."""
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if fixtures is None:
+            continue
+        if any(d.scope == "module" for defs in fixtures.name2fixturedefs.values() for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     """URL of a private redis-server for this test session, or a skip saying why there is none."""
