@@ -159,3 +159,37 @@ def test_missing_redis_server_says_what_to_install(monkeypatch):
         LocalCluster().start()
     with pytest.raises(ValueError):
         LocalCluster(masters=2)
+
+
+@NEEDS_REDIS
+def test_a_port_taken_between_drawing_and_binding_is_drawn_again(monkeypatch):
+    # Two clusters starting at once (two test workers) can draw the same free port; the loser's
+    # redis-server exits, and another redis-server answering on that port must not pass for it.
+    import socket
+
+    import highload.sharding.cluster as cluster_module
+
+    real = cluster_module.cluster_ports
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    taken = holder.getsockname()[1]
+    draws = []
+
+    def racy(count, rng=None):
+        ports = real(count, rng)
+        if not draws:
+            ports[0] = taken
+        draws.append(ports)
+        return ports
+
+    monkeypatch.setattr(cluster_module, "cluster_ports", racy)
+    try:
+        with LocalCluster(masters=3) as cluster:
+            assert taken not in {n.port for n in cluster.nodes} and len(cluster.running()) == 3
+            assert len(draws) == 2
+            with cluster.client() as client:
+                client.set("k", "v")
+                assert client.get("k") == "v"
+    finally:
+        holder.close()

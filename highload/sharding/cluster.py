@@ -128,12 +128,7 @@ class LocalCluster:
         # A notebook kernel that exits without stop() must not leave servers behind.
         atexit.register(self.stop)
         try:
-            count = self.masters_count * (1 + self.replicas)
-            for port in cluster_ports(count):
-                self.nodes.append(self._start_node(port))
-            for node in self.nodes:
-                if not wait_until(lambda n=node: self._pings(n), timeout, process=node.process):
-                    raise ClusterUnavailable(f"redis-server on port {node.port} did not start; see {node.directory}/log")
+            self._start_nodes(timeout)
             create = [self._cli, "--cluster", "create", *(n.address for n in self.nodes),
                       "--cluster-replicas", str(self.replicas), "--cluster-yes"]
             done = subprocess.run(create, capture_output=True, text=True, timeout=timeout)
@@ -163,6 +158,24 @@ class LocalCluster:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def _start_nodes(self, timeout: float, attempts: int = 3) -> None:
+        """Start every node. A port that was free when drawn can be taken before redis-server
+        binds it (another cluster starting at the same moment): such a node exits at once, and
+        it is started again on a port drawn afresh."""
+        ports = cluster_ports(self.masters_count * (1 + self.replicas))
+        self.nodes = [self._start_node(port) for port in ports]
+        for i, node in enumerate(self.nodes):
+            for _ in range(attempts):
+                if wait_until(lambda n=node: self._pings(n), timeout, process=node.process):
+                    break
+                if node.process.poll() is None:
+                    raise ClusterUnavailable(f"redis-server on port {node.port} did not answer; see {node.directory}/log")
+                taken = {n.port for n in self.nodes}
+                port = next(p for p in cluster_ports(len(taken) + 1) if p not in taken)
+                node = self.nodes[i] = self._start_node(port)
+            else:
+                raise ClusterUnavailable(f"redis-server exited on {attempts} ports; see {node.directory}/log")
+
     def _start_node(self, port: int) -> ClusterNode:
         assert self._root is not None
         directory = self._root / str(port)
@@ -175,9 +188,10 @@ class LocalCluster:
 
     @staticmethod
     def _pings(node: ClusterNode) -> bool:
+        """Our redis-server answers on its port (not another one that holds the port)."""
         try:
             with node.connection(socket_timeout=0.5, socket_connect_timeout=0.5) as r:
-                return bool(r.ping())
+                return r.info("server")["process_id"] == node.process.pid
         except redis.RedisError:
             return False
 
