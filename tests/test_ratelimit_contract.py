@@ -399,10 +399,12 @@ def test_redis_sliding_log_renumbers_totals_before_they_lose_precision(redis_cli
     limiter = RateLimiter(policy, RedisStorage(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
     key = f"{limiter._view.prefix}k"
     top = 2**53 - 1  # a key that has admitted almost 2**53 units over its life
-    redis_client.rpush(key, f"1000 {top - 8} {top - 3}", f"1001 {top - 3} {top}")
+    fp = policy.fingerprint
+    redis_client.rpush(key, f"1000 {top - 8} {top - 3} {fp}", f"1001 {top - 3} {top} {fp}")
     clock.set(1002.0)
     assert_same([limiter.check("k", 4)], [reference.check(4)])
-    assert redis_client.lrange(key, 0, -1) == [b"1000 0 5", b"1001 5 8", b"1002 8 12"]
+    assert redis_client.lrange(key, 0, -1) == [f"{t} {a} {b} {fp}".encode() for t, a, b in
+                                               [(1000, 0, 5), (1001, 5, 8), (1002, 8, 12)]]
     clock.set(1004.25)
     assert_same([limiter.check("k", 12)], [reference.check(12)])
 
