@@ -35,11 +35,7 @@ def backoff_delays(
     Jitter spreads clients that failed together, so they do not retry together (a thundering herd).
     """
     _validate.integer("attempts", attempts, minimum=0)
-    base = _validate.number("base", base, minimum=0, inclusive=False)
-    factor = _validate.number("factor", factor, minimum=1, inclusive=True)
-    if not (isinstance(max_delay, int | float) and max_delay > 0):
-        raise ValueError(f"max_delay must be > 0, got {max_delay!r}")
-    max_delay = float(max_delay)
+    base, factor, max_delay = _validate.backoff(base, factor, max_delay)
     _validate.choice("jitter", jitter, JITTERS)
     rng = rng if rng is not None else random.Random()
     delays: list[float] = []
