@@ -16,6 +16,8 @@ import pytest
 
 from highload import balancing, cache, carts, clock, ratelimit, resilience
 from highload.resilience import retry
+from highload.cluster import Cluster
+from highload.shop.capacity import SimulatedCapacity
 from highload.shop.health import StoreHealth
 from highload.shop.settings import ShopSettings
 
@@ -128,6 +130,15 @@ LEGAL: dict[tuple[str, str], set[str]] = {
     ("TokenCartStore", "max_age"): {"1e308"},  # compared in process, never stored
     ("AsyncBulkhead", "max_concurrent"): BIG_INT,
     ("AsyncBulkhead", "max_wait"): {"0", "inf", "1e308"},
+    ("SimulatedCapacity", "max_in_flight"): BIG_INT,
+    ("SimulatedCapacity", "io_delay"): {"0"},
+    # the cluster: counts of processes and failures; fail_timeout goes into nginx's config
+    ("Cluster", "instances"): BIG_INT,
+    ("Cluster", "max_fails"): {"0"} | BIG_INT,
+    ("Cluster", "fail_timeout"): set(),
+    ("Cluster", "max_in_flight"): {"None"} | BIG_INT,
+    ("Cluster", "io_delay"): {"0"},
+    ("Cluster", "startup_timeout"): {"inf", "1e308"},  # a deadline compared against, never slept
 }
 
 _redis = fakeredis.FakeRedis()
@@ -178,6 +189,8 @@ FACTORIES = {
     "RedisCartStore": lambda **kw: carts.RedisCartStore(_redis, **{"ttl": 10, **kw}),
     "TokenCartStore": lambda **kw: carts.TokenCartStore(b"k" * 32, **{"max_age": 10, **kw}),
     "AsyncBulkhead": lambda **kw: resilience.AsyncBulkhead(**{"max_concurrent": 2, **kw}),
+    "SimulatedCapacity": lambda **kw: SimulatedCapacity(None, **{"max_in_flight": 2, "io_delay": 0, **kw}),
+    "Cluster": lambda **kw: Cluster(**{"max_in_flight": 2, **kw}),
 }
 
 CASES = [(ctor, param, value) for (ctor, param) in LEGAL for value in TEN]
