@@ -392,6 +392,25 @@ def test_redis_sliding_log_reads_units_an_older_process_appended_to_a_grouped_lo
 
 
 @pytest.mark.redis
+@pytest.mark.parametrize("entries", [
+    ["1000 0 3", "1001 3 5"],  # grouped, no fingerprint: written before logs carried one
+    ["1000 0 3 0123456789ab", "1001 3 5 0123456789ab"],  # another policy's fingerprint
+    ["1000 0 3 0123456789ab", "1001", "1001"],  # bare units appended to another policy's log
+], ids=["no-fingerprint", "other-fingerprint", "bare-after-other"])
+def test_redis_sliding_log_resets_a_log_it_did_not_write(redis_client, entries):
+    clock = ManualClock(1002.0)
+    limiter = RateLimiter(SlidingWindowLogPolicy(limit=10, window=4), RedisStorage(redis_client), clock=clock,
+                          prefix=f"{uuid.uuid4().hex}:")
+    events = []
+    limiter.subscribe(events.append)
+    redis_client.rpush(f"{limiter._view.prefix}k", *entries)
+    decision = limiter.check("k", 2)
+    assert decision.allowed and decision.remaining == 8, "read as a fresh log, never as this policy's units"
+    assert [(e.name, e.key) for e in events] == [("state_reset", "k")]
+    assert limiter.check("k").remaining == 7 and len(events) == 1, "its own log is not reset again"
+
+
+@pytest.mark.redis
 def test_redis_sliding_log_renumbers_totals_before_they_lose_precision(redis_client):
     policy = SlidingWindowLogPolicy(limit=20, window=4)
     clock = ManualClock(1000.0)
