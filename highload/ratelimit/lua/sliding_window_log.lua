@@ -8,137 +8,138 @@
 -- galloping search and cut with one LTRIM.
 -- A request at t counts for times in (t - window, t]; a clock that steps back stands still.
 --
--- Cost: the script's whole body runs on every EVALSHA, so every function defined at its top
--- level is a closure built per check, and every string a check cuts out of an entry is a new Lua
--- string. The hot path therefore uses three small helpers, reads each entry only as far as it
--- needs, and keeps the slow paths (a long expiry, the retry time, renumbering, an older layout)
--- inside swl_slow(), built only by a check that needs one.
+-- Cost: a script's whole body runs on every EVALSHA, so every function defined at its top level
+-- is a closure built per call, and every string a check cuts out of an entry is a new Lua string.
+-- So the helpers live inside the algorithm (check_all's script carries every algorithm, and a
+-- check over token buckets builds none of them), the hot path uses three small ones and reads
+-- each entry only as far as it needs, and the slow paths (a long expiry, the retry time,
+-- renumbering, an older layout) sit inside swl_slow(), built only by a check that needs one.
 
 -- Totals are exact while they stay integers up to 2^53; past that the log is renumbered.
 local SWL_EXACT = 9007199254740992
-
--- Units are integers below 2^63, so %d writes them exactly, and faster than %.17g.
-local function swl_entry(t, before, after, fp)
-  return string.format('%.17g %d %d %s', t, before, after, fp)
-end
-
--- An entry's time; nil for no entry (an index past the end).
-local function swl_time(entry)
-  if not entry then return nil end
-  return tonumber(string.sub(entry, 1, string.find(entry, ' ', 1, true) - 1))
-end
-
--- An entry's "before" (for the oldest one: it gives the window's base).
-local function swl_before(entry)
-  local i = string.find(entry, ' ', 1, true)
-  return tonumber(string.sub(entry, i + 1, string.find(entry, ' ', i + 1, true) - 1))
-end
-
-local function swl_slow()
-  local S = {}
-
-  -- time, before, after and fingerprint of an entry; nil for no entry or a bare time.
-  function S.parse(entry)
-    if not entry then return nil end
-    local i = string.find(entry, ' ', 1, true)
-    if not i then return nil end
-    local j = string.find(entry, ' ', i + 1, true)
-    local k = string.find(entry, ' ', j + 1, true)
-    return tonumber(string.sub(entry, 1, i - 1)), tonumber(string.sub(entry, i + 1, j - 1)),
-      tonumber(string.sub(entry, j + 1, (k or 0) - 1)), k and string.sub(entry, k + 1)
-  end
-
-  -- Replaces the whole log with entries {t, before, after}, in chunks that unpack safely
-  -- (Lua's unpack stops at about 8000 values).
-  function S.rewrite(key, entries, fp)
-    redis.call('DEL', key)
-    for first = 1, #entries, 1000 do
-      local chunk = {}
-      for i = first, math.min(first + 999, #entries) do
-        local e = entries[i]
-        chunk[#chunk + 1] = swl_entry(e[1], e[2], e[3], fp)
-      end
-      redis.call('RPUSH', key, unpack(chunk))
-    end
-  end
-
-  -- Regroups a log holding bare times, one per unit, as earlier releases wrote it (also units
-  -- an older process appended to this policy's log during a rolling deploy). False, touching
-  -- nothing, when a grouped entry in it is not this policy's: that log is another policy's.
-  function S.upgrade(key, fp)
-    local entries, total = {}, 0
-    for _, raw in ipairs(redis.call('LRANGE', key, 0, -1)) do
-      local t, before, after, f = S.parse(raw)
-      if t and f ~= fp then return false end
-      local units = t and after - before or 1
-      t = t or tonumber(raw)
-      local last = entries[#entries]
-      if last and last[1] == t then
-        last[3] = last[3] + units
-      else
-        entries[#entries + 1] = {t, total, total + units}
-      end
-      total = total + units
-    end
-    S.rewrite(key, entries, fp)
-    return true
-  end
-
-  -- Subtracts `base` from every total, so totals stay exact on a key that never empties.
-  function S.renumber(key, base, fp)
-    local entries = {}
-    for i, raw in ipairs(redis.call('LRANGE', key, 0, -1)) do
-      local t, before, after = S.parse(raw)
-      entries[i] = {t, before - base, after - base}
-    end
-    S.rewrite(key, entries, fp)
-  end
-
-  -- The index of the oldest entry still in the window (index 0 is expired, the newest is not).
-  function S.first_live(key, now, window)
-    local lo, hi, step = 0, 1, 1
-    local t = swl_time(redis.call('LINDEX', key, hi))
-    -- Gallop, then bisect: O(log k) reads for k expired entries.
-    while t and t + window <= now do
-      lo, step = hi, step * 2
-      hi = lo + step
-      t = swl_time(redis.call('LINDEX', key, hi))
-    end
-    -- Past the end reads as live: the newest entry is live, so the search still ends inside the list.
-    while hi - lo > 1 do
-      local mid = math.floor((lo + hi) / 2)
-      local mt = swl_time(redis.call('LINDEX', key, mid))
-      if mt and mt + window <= now then
-        lo = mid
-      else
-        hi = mid
-      end
-    end
-    return hi
-  end
-
-  -- The time of the entry holding the `units`-th unit of the window, counted from the oldest.
-  function S.time_of_unit(key, base, units)
-    local lo, hi = -1, redis.call('LLEN', key) - 1
-    while hi - lo > 1 do
-      local mid = math.floor((lo + hi) / 2)
-      local _, _, after = S.parse(redis.call('LINDEX', key, mid))
-      if after - base >= units then
-        hi = mid
-      else
-        lo = mid
-      end
-    end
-    return swl_time(redis.call('LINDEX', key, hi))
-  end
-
-  return S
-end
 
 -- State another policy wrote under this name is reset, as read_hash does: a hash (another
 -- algorithm), or a log whose newest entry has another fingerprint or none (other parameters, or
 -- a process of this release's development before logs held one).
 ALGORITHMS.sliding_window_log = function(key, now, cost, limit, window, fp)
+  -- Units are integers below 2^63, so %d writes them exactly, and faster than %.17g.
+  local function swl_entry(t, before, after, fp)
+    return string.format('%.17g %d %d %s', t, before, after, fp)
+  end
+
+  -- An entry's time; nil for no entry (an index past the end).
+  local function swl_time(entry)
+    if not entry then return nil end
+    return tonumber(string.sub(entry, 1, string.find(entry, ' ', 1, true) - 1))
+  end
+
+  -- An entry's "before" (for the oldest one: it gives the window's base).
+  local function swl_before(entry)
+    local i = string.find(entry, ' ', 1, true)
+    return tonumber(string.sub(entry, i + 1, string.find(entry, ' ', i + 1, true) - 1))
+  end
+
+  local function swl_slow()
+    local S = {}
+
+    -- time, before, after and fingerprint of an entry; nil for no entry or a bare time.
+    function S.parse(entry)
+      if not entry then return nil end
+      local i = string.find(entry, ' ', 1, true)
+      if not i then return nil end
+      local j = string.find(entry, ' ', i + 1, true)
+      local k = string.find(entry, ' ', j + 1, true)
+      return tonumber(string.sub(entry, 1, i - 1)), tonumber(string.sub(entry, i + 1, j - 1)),
+        tonumber(string.sub(entry, j + 1, (k or 0) - 1)), k and string.sub(entry, k + 1)
+    end
+
+    -- Replaces the whole log with entries {t, before, after}, in chunks that unpack safely
+    -- (Lua's unpack stops at about 8000 values).
+    function S.rewrite(key, entries, fp)
+      redis.call('DEL', key)
+      for first = 1, #entries, 1000 do
+        local chunk = {}
+        for i = first, math.min(first + 999, #entries) do
+          local e = entries[i]
+          chunk[#chunk + 1] = swl_entry(e[1], e[2], e[3], fp)
+        end
+        redis.call('RPUSH', key, unpack(chunk))
+      end
+    end
+
+    -- Regroups a log holding bare times, one per unit, as earlier releases wrote it (also units
+    -- an older process appended to this policy's log during a rolling deploy). False, touching
+    -- nothing, when a grouped entry in it is not this policy's: that log is another policy's.
+    function S.upgrade(key, fp)
+      local entries, total = {}, 0
+      for _, raw in ipairs(redis.call('LRANGE', key, 0, -1)) do
+        local t, before, after, f = S.parse(raw)
+        if t and f ~= fp then return false end
+        local units = t and after - before or 1
+        t = t or tonumber(raw)
+        local last = entries[#entries]
+        if last and last[1] == t then
+          last[3] = last[3] + units
+        else
+          entries[#entries + 1] = {t, total, total + units}
+        end
+        total = total + units
+      end
+      S.rewrite(key, entries, fp)
+      return true
+    end
+
+    -- Subtracts `base` from every total, so totals stay exact on a key that never empties.
+    function S.renumber(key, base, fp)
+      local entries = {}
+      for i, raw in ipairs(redis.call('LRANGE', key, 0, -1)) do
+        local t, before, after = S.parse(raw)
+        entries[i] = {t, before - base, after - base}
+      end
+      S.rewrite(key, entries, fp)
+    end
+
+    -- The index of the oldest entry still in the window (index 0 is expired, the newest is not).
+    function S.first_live(key, now, window)
+      local lo, hi, step = 0, 1, 1
+      local t = swl_time(redis.call('LINDEX', key, hi))
+      -- Gallop, then bisect: O(log k) reads for k expired entries.
+      while t and t + window <= now do
+        lo, step = hi, step * 2
+        hi = lo + step
+        t = swl_time(redis.call('LINDEX', key, hi))
+      end
+      -- Past the end reads as live: the newest entry is live, so the search still ends inside the list.
+      while hi - lo > 1 do
+        local mid = math.floor((lo + hi) / 2)
+        local mt = swl_time(redis.call('LINDEX', key, mid))
+        if mt and mt + window <= now then
+          lo = mid
+        else
+          hi = mid
+        end
+      end
+      return hi
+    end
+
+    -- The time of the entry holding the `units`-th unit of the window, counted from the oldest.
+    function S.time_of_unit(key, base, units)
+      local lo, hi = -1, redis.call('LLEN', key) - 1
+      while hi - lo > 1 do
+        local mid = math.floor((lo + hi) / 2)
+        local _, _, after = S.parse(redis.call('LINDEX', key, mid))
+        if after - base >= units then
+          hi = mid
+        else
+          lo = mid
+        end
+      end
+      return swl_time(redis.call('LINDEX', key, hi))
+    end
+
+    return S
+  end
+
   local raw = redis.pcall('LINDEX', key, -1)
   if type(raw) == 'table' and raw.err then
     if redis.call('TYPE', key).ok ~= 'hash' then error(raw) end  -- not a limiter's state: a bug
