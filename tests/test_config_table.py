@@ -108,6 +108,7 @@ LEGAL: dict[tuple[str, str], set[str]] = {
     ("wait_exponential", "base"): set(),
     ("wait_exponential", "factor"): {"1e308"},  # capped by max_delay
     ("wait_exponential", "max_delay"): {"inf"},
+    ("backoff_delays", "attempts"): {"0"},  # 10**400 never returned: at most 10**6 delays
     ("backoff_delays", "base"): set(),
     ("backoff_delays", "factor"): {"1e308"},
     ("backoff_delays", "max_delay"): {"inf"},

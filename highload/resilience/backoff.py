@@ -34,7 +34,8 @@ def backoff_delays(
     "equal" cap_i/2 + uniform(0, cap_i/2), "decorrelated" min(max_delay, uniform(base, 3*prev)).
     Jitter spreads clients that failed together, so they do not retry together (a thundering herd).
     """
-    _validate.integer("attempts", attempts, minimum=0)
+    # a list of that many delays: 10**400 would never return (10**6 is 8 MB, far past any retry plan)
+    _validate.integer("attempts", attempts, minimum=0, maximum=1_000_000)
     base, factor, max_delay = _validate.backoff(base, factor, max_delay)
     _validate.choice("jitter", jitter, JITTERS)
     rng = rng if rng is not None else random.Random()
