@@ -53,7 +53,7 @@ def test_remembered_verdicts_agree_with_parsing_and_stay_bounded():
     trusted = TrustedProxies(["10.0.0.1", "192.168.0.0/16", "::1"])
     hosts = ["10.0.0.1", "10.0.0.2", "192.168.7.7", "0:0::1", "::1", "nginx", "", "192.169.0.1"]
     want = [True, False, True, True, True, False, False, False]
-    for round_ in range(3):
+    for _round in range(3):
         assert [trusted.trusts(h) for h in hosts] == want
         for i in range(3000):
             assert not trusted.trusts(f"198.51.{i // 256}.{i % 256}")

@@ -15,8 +15,8 @@ import fakeredis
 import pytest
 
 from highload import balancing, cache, carts, clock, ratelimit, resilience
-from highload.resilience import retry
 from highload.cluster import Cluster
+from highload.resilience import retry
 from highload.shop.capacity import SimulatedCapacity
 from highload.shop.health import StoreHealth
 from highload.shop.settings import ShopSettings
