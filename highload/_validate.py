@@ -60,6 +60,19 @@ def seconds(name: str, value, *, inclusive: bool = False, allow_inf: bool = Fals
     return value
 
 
+def backoff(base, factor, max_delay) -> tuple[float, float, float]:
+    """A backoff's ``base`` (> 0, at most :data:`TTL_MAX`), ``factor`` (finite, >= 1) and
+    ``max_delay`` (> 0, at most :data:`TTL_MAX`, or ``inf``: no cap). Delays reach ``time.sleep``,
+    which overflows on ``inf`` or ``1e308``; with ``max_delay=inf`` the stop strategy bounds them."""
+    base = seconds("base", base, allow_inf=True)  # (so 0 reads "base must be > 0", as it always did)
+    if base == math.inf:
+        raise ValueError("base must be a finite number > 0, got inf")
+    factor = number("factor", factor, minimum=1, inclusive=True)
+    if not math.isfinite(factor):
+        raise ValueError(f"factor must be a finite number >= 1, got {factor!r}")
+    return base, factor, seconds("max_delay", max_delay, allow_inf=True)
+
+
 def cost(value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"cost must be a number, got {value!r}")

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 __all__ = ["TrustedProxies", "ClientFromProxy", "uvicorn_options"]
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_VERDICTS = 4096  # hosts whose verdict TrustedProxies remembers (then it starts over)
 
 
 class TrustedProxies:
@@ -30,7 +31,7 @@ class TrustedProxies:
     Bad entries are refused here, naming ``trusted_proxies``.
     """
 
-    __slots__ = ("networks", "_texts")
+    __slots__ = ("networks", "_texts", "_verdicts")
 
     def __init__(self, trusted_proxies: Iterable[str] = ()) -> None:
         if isinstance(trusted_proxies, str):
@@ -44,6 +45,10 @@ class TrustedProxies:
                 raise ValueError(f"trusted_proxies must hold IP addresses or networks, got {entry!r}") from None
         self.networks = tuple(networks)
         self._texts = tuple(str(n.network_address) if n.num_addresses == 1 else str(n) for n in networks)
+        # host text -> trusted?: parsing an address and testing it against each network is ~140
+        # Python calls per request behind a proxy (peer plus forwarded hops), while a service sees
+        # few distinct proxies. Bounded, as forwarded hops are whatever a client writes.
+        self._verdicts: dict[str, bool] = {}
 
     def __bool__(self) -> bool:
         return bool(self.networks)
@@ -57,6 +62,15 @@ class TrustedProxies:
     def trusts(self, host: str | None) -> bool:
         if not host or not self.networks:
             return False
+        verdict = self._verdicts.get(host)
+        if verdict is None:
+            verdict = self._match(host)
+            if len(self._verdicts) >= _VERDICTS:
+                self._verdicts.clear()
+            self._verdicts[host] = verdict
+        return verdict
+
+    def _match(self, host: str) -> bool:
         try:
             address = ipaddress.ip_address(host)
         except ValueError:

@@ -46,6 +46,20 @@ def test_the_peer_is_the_client_unless_it_is_a_trusted_proxy():
     assert list(TrustedProxies(["127.0.0.1/32", "10.0.0.0/8"])) == ["127.0.0.1", "10.0.0.0/8"]
 
 
+def test_remembered_verdicts_agree_with_parsing_and_stay_bounded():
+    # Verdicts are remembered per host text (parsing each request's addresses was most of the
+    # middleware's cost behind a proxy); forwarded hops are whatever a client writes, so a flood
+    # of distinct ones must neither grow memory without bound nor change an answer.
+    trusted = TrustedProxies(["10.0.0.1", "192.168.0.0/16", "::1"])
+    hosts = ["10.0.0.1", "10.0.0.2", "192.168.7.7", "0:0::1", "::1", "nginx", "", "192.169.0.1"]
+    want = [True, False, True, True, True, False, False, False]
+    for _round in range(3):
+        assert [trusted.trusts(h) for h in hosts] == want
+        for i in range(3000):
+            assert not trusted.trusts(f"198.51.{i // 256}.{i % 256}")
+        assert len(trusted._verdicts) <= 4096
+
+
 def test_bad_trusted_proxies_are_refused_naming_the_parameter():
     with pytest.raises(ValueError, match="trusted_proxies must hold IP addresses or networks, got 'nginx'"):
         TrustedProxies(["nginx"])

@@ -14,7 +14,12 @@ import warnings
 import fakeredis
 import pytest
 
-from highload import balancing, cache, clock, ratelimit, resilience
+from highload import balancing, cache, carts, clock, ratelimit, resilience
+from highload.cluster import Cluster
+from highload.resilience import retry
+from highload.shop.capacity import SimulatedCapacity
+from highload.shop.health import StoreHealth
+from highload.shop.settings import ShopSettings
 
 TEN = {"0": 0, "-1": -1, "nan": math.nan, "inf": math.inf, "-inf": -math.inf, "1e308": 1e308,
        "10**400": 10**400, "str": "1", "None": None, "True": True, "list": [1]}
@@ -72,9 +77,73 @@ LEGAL: dict[tuple[str, str], set[str]] = {
     ("ConsistentHash", "replicas"): set(),
     # the clock: any finite start
     ("ManualClock", "start"): {"0", "-1", "1e308"},
+    # more limiters (the same validation as the policies'); SWRR weights are in-process counts
+    ("LeakyBucket", "capacity"): set(),
+    ("LeakyBucket", "leak_rate"): {"0"},
+    ("SlidingWindowLog", "limit"): BIG_INT,
+    ("SlidingWindowLog", "window"): set(),
+    ("SlidingWindowCounter", "limit"): BIG_INT,
+    ("SlidingWindowCounter", "window"): set(),
+    ("SmoothWeightedRoundRobin", "weights"): BIG_INT,
+    # near-caches: ttl as CacheAside; local_ttl None = the shared ttl, inf = until invalidated;
+    # poll_interval inf = never poll on read (drain() only); drain_timeout waits on a socket
+    ("NearCache", "ttl"): {"inf"},
+    ("NearCache", "max_entries"): BIG_INT,
+    ("NearCache", "local_ttl"): {"None", "inf", "1e308"},
+    ("NearCache", "drain_timeout"): set(),
+    ("NearCache", "poll_interval"): {"0", "inf", "1e308"},
+    ("AsyncNearCache", "ttl"): {"inf"},
+    ("AsyncNearCache", "max_entries"): BIG_INT,
+    ("AsyncNearCache", "local_ttl"): {"None", "inf", "1e308"},
+    ("AsyncNearCache", "drain_timeout"): set(),
+    ("AsyncNearCache", "poll_interval"): {"0", "inf", "1e308"},
+    ("WriteThroughCache", "ttl"): {"None", "inf"},  # as CacheAside (1e308 overflowed a Redis backend's write)
+    ("WriteThroughCache", "max_entries"): {"None"} | BIG_INT,
+    # retry: delays reach time.sleep (finite, <= 10 years); max_delay inf = no cap, stop inf = no time box
+    ("stop_after_attempt", "attempts"): BIG_INT,
+    ("stop_after_delay", "seconds"): {"0", "inf", "1e308"},
+    ("wait_fixed", "seconds"): {"0"},
+    ("wait_random", "low"): {"0"},
+    ("wait_random", "high"): set(),  # 0 < low=0.5 is refused as high < low
+    ("wait_exponential", "base"): set(),
+    ("wait_exponential", "factor"): {"1e308"},  # capped by max_delay
+    ("wait_exponential", "max_delay"): {"inf"},
+    ("backoff_delays", "attempts"): {"0"},  # 10**400 never returned: at most 10**6 delays
+    ("backoff_delays", "base"): set(),
+    ("backoff_delays", "factor"): {"1e308"},
+    ("backoff_delays", "max_delay"): {"inf"},
+    # health checks: fail_timeout/interval are durations; thresholds are counts (0 fails = never down)
+    ("PassiveHealth", "max_fails"): {"0"} | BIG_INT,
+    ("PassiveHealth", "fail_timeout"): {"inf", "1e308"},
+    ("ActiveHealth", "interval"): {"inf", "1e308"},
+    ("ActiveHealth", "rise"): BIG_INT,
+    ("ActiveHealth", "fall"): BIG_INT,
+    ("StoreHealth", "ttl"): {"0"},  # 0: ping on every /health
+    ("StoreHealth", "timeout"): set(),
+    ("ShopSettings", "cart_ttl"): set(),
+    ("ShopSettings", "max_in_flight"): {"None"} | BIG_INT,
+    ("ShopSettings", "io_delay"): {"0"},
+    ("ShopSettings", "health_ttl"): {"0"},
+    ("ShopSettings", "health_timeout"): set(),
+    # shared state
+    ("RedisBreakerState", "sync_interval"): {"0", "inf", "1e308"},  # 0: read on every call; inf: never re-read
+    ("RedisCartStore", "ttl"): set(),  # a Redis TTL: <= 10 years
+    ("TokenCartStore", "max_age"): {"1e308"},  # compared in process, never stored
+    ("AsyncBulkhead", "max_concurrent"): BIG_INT,
+    ("AsyncBulkhead", "max_wait"): {"0", "inf", "1e308"},
+    ("SimulatedCapacity", "max_in_flight"): BIG_INT,
+    ("SimulatedCapacity", "io_delay"): {"0"},
+    # the cluster: counts of processes and failures; fail_timeout goes into nginx's config
+    ("Cluster", "instances"): BIG_INT,
+    ("Cluster", "max_fails"): {"0"} | BIG_INT,
+    ("Cluster", "fail_timeout"): set(),
+    ("Cluster", "max_in_flight"): {"None"} | BIG_INT,
+    ("Cluster", "io_delay"): {"0"},
+    ("Cluster", "startup_timeout"): {"inf", "1e308"},  # a deadline compared against, never slept
 }
 
 _redis = fakeredis.FakeRedis()
+_async_redis = fakeredis.FakeAsyncRedis()
 FACTORIES = {
     "TokenBucketPolicy": lambda **kw: ratelimit.TokenBucketPolicy(**{"capacity": 10, "refill_rate": 1, **kw}),
     "LeakyBucketPolicy": lambda **kw: ratelimit.LeakyBucketPolicy(**{"capacity": 10, "leak_rate": 1, **kw}),
@@ -97,6 +166,32 @@ FACTORIES = {
     "AutoscalingPolicy": lambda **kw: balancing.AutoscalingPolicy(**kw),
     "ConsistentHash": lambda **kw: balancing.ConsistentHash(["a", "b"], **kw),
     "ManualClock": lambda **kw: clock.ManualClock(**kw),
+    "LeakyBucket": lambda **kw: ratelimit.LeakyBucket(**{"capacity": 10, "leak_rate": 1, **kw}),
+    "SlidingWindowLog": lambda **kw: ratelimit.SlidingWindowLog(**{"limit": 10, "window": 1, **kw}),
+    "SlidingWindowCounter": lambda **kw: ratelimit.SlidingWindowCounter(**{"limit": 10, "window": 1, **kw}),
+    "SmoothWeightedRoundRobin": lambda weights: balancing.SmoothWeightedRoundRobin({"a": weights, "b": 1}),
+    "NearCache": lambda **kw: cache.NearCache(lambda k: k, **{"ttl": 10, "backend": cache.RedisBackend(_redis),
+                                                              "name": "near", **kw}),
+    "AsyncNearCache": lambda **kw: cache.AsyncNearCache(
+        lambda k: k, **{"ttl": 10, "backend": cache.AsyncRedisBackend(_async_redis), "name": "near", **kw}),
+    "WriteThroughCache": lambda **kw: cache.WriteThroughCache({}, **kw),
+    "stop_after_attempt": lambda **kw: retry.stop_after_attempt(**kw),
+    "stop_after_delay": lambda **kw: retry.stop_after_delay(**kw),
+    "wait_fixed": lambda **kw: retry.wait_fixed(**kw),
+    "wait_random": lambda **kw: retry.wait_random(**{"low": 0, "high": 1, **kw}) if "high" not in kw
+    else retry.wait_random(0.5, kw["high"]),
+    "wait_exponential": lambda **kw: retry.wait_exponential(**kw),
+    "backoff_delays": lambda **kw: resilience.backoff_delays(**{"attempts": 3, "base": 0.1, **kw}),
+    "PassiveHealth": lambda **kw: balancing.PassiveHealth(["a"], **kw),
+    "ActiveHealth": lambda **kw: balancing.ActiveHealth(lambda s: True, ["a"], **kw),
+    "StoreHealth": lambda **kw: StoreHealth(lambda: True, errors=(OSError,), **kw),
+    "ShopSettings": lambda **kw: ShopSettings(**{"instance_id": "A", **kw}),
+    "RedisBreakerState": lambda **kw: resilience.RedisBreakerState(_redis, **kw),
+    "RedisCartStore": lambda **kw: carts.RedisCartStore(_redis, **{"ttl": 10, **kw}),
+    "TokenCartStore": lambda **kw: carts.TokenCartStore(b"k" * 32, **{"max_age": 10, **kw}),
+    "AsyncBulkhead": lambda **kw: resilience.AsyncBulkhead(**{"max_concurrent": 2, **kw}),
+    "SimulatedCapacity": lambda **kw: SimulatedCapacity(None, **{"max_in_flight": 2, "io_delay": 0, **kw}),
+    "Cluster": lambda **kw: Cluster(**{"max_in_flight": 2, **kw}),
 }
 
 CASES = [(ctor, param, value) for (ctor, param) in LEGAL for value in TEN]

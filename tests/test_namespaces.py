@@ -117,6 +117,17 @@ def explicit_name_changed_parameters(a, b, client):
     return used, first, b("events"), a("events")
 
 
+def explicit_name_changed_log_parameters(a, b, client):
+    """The same for a sliding log (a list, not a hash): its entries carry the fingerprint."""
+    a("limiter", id="old", policy=["SlidingWindowLogPolicy", [3, 60], {"name": f"log-{client}"}])
+    b("limiter", id="new", policy=["SlidingWindowLogPolicy", [10, 30], {"name": f"log-{client}"}])
+    used = [a("allow", id="old", key=client, t=60.0) for _ in range(4)]  # 3 admitted, 1 refused
+    first = b("check", id="new", key=client, t=61.0)
+    more = [b("allow", id="new", key=client, t=61.5) for _ in range(9)]  # 9 more fit in the new 10
+    back = a("check", id="old", key=client, t=62.0)  # the old policy finds the new one's log: reset
+    return used, first, more, back, b("events"), a("events")
+
+
 def explicit_name_changed_algorithm(a, b, client):
     a("limiter", id="log", policy=["SlidingWindowLogPolicy", [3, 60], {"name": f"alg-{client}"}])
     b("limiter", id="bucket", policy=["TokenBucketPolicy", [3, 1], {"name": f"alg-{client}"}])
@@ -140,6 +151,17 @@ def test_explicit_name_with_other_parameters_resets_and_reports(two):
     assert used == [True, True, True, False]
     assert first == [True, 9]  # a fresh window of 10, not 3 used of it (nor a 4th call admitted)
     assert events_b == [["state_reset", client, f"login-{client}"]] and events_a == []
+
+
+def test_explicit_name_with_other_sliding_log_parameters_resets_and_reports(two):
+    client = _uid()
+    used, first, more, back, events_b, events_a = explicit_name_changed_log_parameters(*two, client)
+    assert used == [True, True, True, False]
+    assert first == [True, 9]  # a fresh log of 10, not the old one's 3 entries read with new parameters
+    assert more == [True] * 9
+    assert back == [True, 2]
+    assert events_b == [["state_reset", client, f"log-{client}"]]
+    assert events_a == [["state_reset", client, f"log-{client}"]]
 
 
 def test_explicit_name_with_another_algorithm_resets_and_reports(two):
@@ -167,6 +189,15 @@ def test_memory_agrees_on_an_algorithm_change():
     used, first, back, events_b, events_a = explicit_name_changed_algorithm(memory, memory, client)
     assert (used, first, back) == ([True] * 3, [True, 2], [True, 2])
     assert len(events_b + events_a) == 2  # one MemoryStorage's listeners here share one list
+
+
+def test_memory_agrees_on_other_sliding_log_parameters(two):
+    client = _uid()
+    memory = Memory()
+    *got, events_b, events_a = explicit_name_changed_log_parameters(memory, memory, client)
+    *want, redis_b, redis_a = explicit_name_changed_log_parameters(*two, client)
+    assert got == want
+    assert events_b + events_a == redis_b + redis_a  # one MemoryStorage's listeners share one list
 
 
 def test_default_namespace_is_algorithm_and_a_stable_digest():

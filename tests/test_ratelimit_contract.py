@@ -392,6 +392,25 @@ def test_redis_sliding_log_reads_units_an_older_process_appended_to_a_grouped_lo
 
 
 @pytest.mark.redis
+@pytest.mark.parametrize("entries", [
+    ["1000 0 3", "1001 3 5"],  # grouped, no fingerprint: written before logs carried one
+    ["1000 0 3 0123456789ab", "1001 3 5 0123456789ab"],  # another policy's fingerprint
+    ["1000 0 3 0123456789ab", "1001", "1001"],  # bare units appended to another policy's log
+], ids=["no-fingerprint", "other-fingerprint", "bare-after-other"])
+def test_redis_sliding_log_resets_a_log_it_did_not_write(redis_client, entries):
+    clock = ManualClock(1002.0)
+    limiter = RateLimiter(SlidingWindowLogPolicy(limit=10, window=4), RedisStorage(redis_client), clock=clock,
+                          prefix=f"{uuid.uuid4().hex}:")
+    events = []
+    limiter.subscribe(events.append)
+    redis_client.rpush(f"{limiter._view.prefix}k", *entries)
+    decision = limiter.check("k", 2)
+    assert decision.allowed and decision.remaining == 8, "read as a fresh log, never as this policy's units"
+    assert [(e.name, e.key) for e in events] == [("state_reset", "k")]
+    assert limiter.check("k").remaining == 7 and len(events) == 1, "its own log is not reset again"
+
+
+@pytest.mark.redis
 def test_redis_sliding_log_renumbers_totals_before_they_lose_precision(redis_client):
     policy = SlidingWindowLogPolicy(limit=20, window=4)
     clock = ManualClock(1000.0)
@@ -399,10 +418,12 @@ def test_redis_sliding_log_renumbers_totals_before_they_lose_precision(redis_cli
     limiter = RateLimiter(policy, RedisStorage(redis_client), clock=clock, prefix=f"{uuid.uuid4().hex}:")
     key = f"{limiter._view.prefix}k"
     top = 2**53 - 1  # a key that has admitted almost 2**53 units over its life
-    redis_client.rpush(key, f"1000 {top - 8} {top - 3}", f"1001 {top - 3} {top}")
+    fp = policy.fingerprint
+    redis_client.rpush(key, f"1000 {top - 8} {top - 3} {fp}", f"1001 {top - 3} {top} {fp}")
     clock.set(1002.0)
     assert_same([limiter.check("k", 4)], [reference.check(4)])
-    assert redis_client.lrange(key, 0, -1) == [b"1000 0 5", b"1001 5 8", b"1002 8 12"]
+    assert redis_client.lrange(key, 0, -1) == [f"{t} {a} {b} {fp}".encode() for t, a, b in
+                                               [(1000, 0, 5), (1001, 5, 8), (1002, 8, 12)]]
     clock.set(1004.25)
     assert_same([limiter.check("k", 12)], [reference.check(12)])
 

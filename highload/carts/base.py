@@ -48,10 +48,12 @@ def qty(value, name: str = "qty") -> int:
     return value
 
 
-def positive(name: str, value) -> float:
-    """A positive real number (for TTLs and max ages)."""
+def positive(name: str, value, maximum: float = 1e308) -> float:
+    """A finite real number > 0, at most ``maximum`` (for TTLs and max ages). Carts refuse every
+    bad argument with a ValueError, a str or a bool included."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{name} must be a number > 0, got {value!r}")
-    if not value > 0 or value != value or value == float("inf"):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if not 0 < value <= maximum:  # NaN, inf and 10**400 (no float can hold it) fail here too
+        also = f" and at most {maximum:g} s (10 years: it is stored as a Redis TTL)" if maximum < 1e308 else ""
+        raise ValueError(f"{name} must be a finite number > 0{also}, got {value!r}")
     return float(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from functools import cache
 
-from highload import _lua
+from highload import _lua, _validate
 
 from . import base
 
@@ -44,7 +44,7 @@ class RedisCartStore:
     """
 
     def __init__(self, redis, ttl: float) -> None:
-        ttl = base.positive("ttl", ttl)
+        ttl = base.positive("ttl", ttl, maximum=_validate.TTL_MAX)
         self.redis = redis
         self.ttl = ttl
         # Floor, so PTTL never exceeds ttl * 1000; at least 1 ms, since PEXPIRE 0 deletes.

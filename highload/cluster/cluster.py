@@ -97,13 +97,14 @@ class Cluster:
         self.balance = _validate.choice("balance", balance, BALANCE_METHODS)
         self.carts = _validate.choice("carts", carts, CART_KINDS)
         self.max_fails = _validate.integer("max_fails", max_fails, minimum=0)
-        self.fail_timeout = _validate.number("fail_timeout", fail_timeout, minimum=0, inclusive=False)
+        # finite, at most 10 years: it is written into the balancer's config (nginx reads no "inf")
+        self.fail_timeout = _validate.seconds("fail_timeout", fail_timeout)
         self.sticky_cookie = sticky_cookie
         self.startup_timeout = _validate.number("startup_timeout", startup_timeout, minimum=0, inclusive=False)
         if max_in_flight is not None:
             _validate.integer("max_in_flight", max_in_flight, minimum=1)
         self.max_in_flight = max_in_flight
-        self.io_delay = _validate.number("io_delay", io_delay, minimum=0, inclusive=True)
+        self.io_delay = _validate.seconds("io_delay", io_delay, inclusive=True)  # as ShopSettings, at once
         if self.io_delay and max_in_flight is None:
             raise ValueError(f"io_delay={io_delay!r} needs max_in_flight")
         if redis_url is not None and not isinstance(redis_url, str):

@@ -96,6 +96,7 @@ class _Guard:
         self.key, self.tier, self.fail, self.legacy = key, tier, fail, legacy_headers
         self.trusted = trusted_proxies if isinstance(trusted_proxies, TrustedProxies) \
             else TrustedProxies(trusted_proxies)
+        self._behind_proxy = bool(self.trusted)  # read per request: no call when nobody is trusted
         self.identify = identify
 
     def client_request(self, request: Request) -> Request:
@@ -117,7 +118,8 @@ class _Guard:
 
         Raises :class:`InvalidAPIKey` when ``identify`` refuses the request's key.
         """
-        request = self.client_request(request)
+        if self._behind_proxy:
+            request = self.client_request(request)
         if self.identify is not None:
             identity = await self.identify(request)
             limiter, key = self._limiter_for(request, identity.tier), identity.key

@@ -51,8 +51,8 @@ DAY = 86_400.0
 
 #: The version of each algorithm's stored state layout, part of the default namespace's digest.
 #: Bump it when a layout changes, so processes on the old and the new layout never share a key
-#: (2: the sliding window log's entries hold grouped units since this release).
-LAYOUT = {"token_bucket": 1, "leaky_bucket": 1, "fixed_window": 1, "sliding_window_log": 2,
+#: (sliding window log: 2 grouped units per entry, 3 added the writer's fingerprint to each entry).
+LAYOUT = {"token_bucket": 1, "leaky_bucket": 1, "fixed_window": 1, "sliding_window_log": 3,
           "sliding_window_counter": 1}
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")

@@ -13,8 +13,9 @@ dependency) to pack commands and parse replies in C.
 
 Namespaces and fingerprints: each key is ``hl:rl:<namespace>:<client key>`` (see
 :mod:`highload.ratelimit.policies`). Hash states also hold ``f``, the policy's fingerprint, read
-by the same HMGET as the state; a state another policy wrote under the same name is deleted
-inside the script, which flags it in the reply (2 is added to the first integer), and the view
+by the same HMGET as the state; the sliding log's entries end with it, read with the newest entry
+the check reads anyway. A state another policy wrote under the same name is deleted inside the
+script, which flags it in the reply (2 is added to the first integer), and the view
 emits ``state_reset`` to the limiter's listeners.
 
 Redis Cluster: pass redis-py's ``RedisCluster`` (or its asyncio twin) as the client. A one-key

@@ -34,12 +34,9 @@ def backoff_delays(
     "equal" cap_i/2 + uniform(0, cap_i/2), "decorrelated" min(max_delay, uniform(base, 3*prev)).
     Jitter spreads clients that failed together, so they do not retry together (a thundering herd).
     """
-    _validate.integer("attempts", attempts, minimum=0)
-    base = _validate.number("base", base, minimum=0, inclusive=False)
-    factor = _validate.number("factor", factor, minimum=1, inclusive=True)
-    if not (isinstance(max_delay, int | float) and max_delay > 0):
-        raise ValueError(f"max_delay must be > 0, got {max_delay!r}")
-    max_delay = float(max_delay)
+    # a list of that many delays: 10**400 would never return (10**6 is 8 MB, far past any retry plan)
+    _validate.integer("attempts", attempts, minimum=0, maximum=1_000_000)
+    base, factor, max_delay = _validate.backoff(base, factor, max_delay)
     _validate.choice("jitter", jitter, JITTERS)
     rng = rng if rng is not None else random.Random()
     delays: list[float] = []

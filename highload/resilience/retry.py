@@ -91,12 +91,15 @@ class _Wait:
 
 
 def wait_fixed(seconds: float) -> _Wait:
-    _validate.number("seconds", seconds, minimum=0, inclusive=True)
+    # finite and at most 10 years: the delay reaches time.sleep, which overflows on inf or 1e308
+    seconds = _validate.seconds("seconds", seconds, inclusive=True)
     return _Wait(lambda s: seconds, f"wait_fixed({seconds:g})")
 
 
 def wait_random(low: float, high: float, rng: random.Random | None = None) -> _Wait:
-    if not 0 <= low <= high:
+    low = _validate.seconds("low", low, inclusive=True)
+    high = _validate.seconds("high", high, inclusive=True)
+    if not low <= high:
         raise ValueError(f"need 0 <= low <= high, got low={low!r}, high={high!r}")
     rng = random.Random() if rng is None else rng
     return _Wait(lambda s: rng.uniform(low, high), f"wait_random({low:g}, {high:g})")
@@ -106,8 +109,7 @@ def wait_exponential(base: float = 0.1, factor: float = 2.0, max_delay: float = 
                      rng: random.Random | None = None) -> _Wait:
     """The delay before retry n is based on ``min(max_delay, base * factor**(n-1))``, jittered
     as in :func:`~highload.resilience.backoff_delays`."""
-    _validate.number("base", base, minimum=0, inclusive=False)
-    _validate.number("factor", factor, minimum=1, inclusive=True)
+    base, factor, max_delay = _validate.backoff(base, factor, max_delay)
     _validate.choice("jitter", jitter, JITTERS)
     rng = random.Random() if rng is None else rng
 

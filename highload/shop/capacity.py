@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 
+from highload import _validate
+
 __all__ = ["SimulatedCapacity"]
 
 #: Health checks bypass the line: a busy instance is still a live one.
@@ -24,8 +26,9 @@ class SimulatedCapacity:
 
     def __init__(self, app, *, max_in_flight: int, io_delay: float) -> None:
         self.app = app
-        self.io_delay = io_delay
-        self._slots = asyncio.Semaphore(max_in_flight)
+        # as ShopSettings: 0 slots would hold every request forever, an infinite delay too
+        self.io_delay = _validate.seconds("io_delay", io_delay, inclusive=True)
+        self._slots = asyncio.Semaphore(_validate.integer("max_in_flight", max_in_flight, minimum=1))
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:

@@ -36,8 +36,10 @@ class StoreHealth:
                  ttl: float = DEFAULT_HEALTH_TTL, timeout: float = DEFAULT_HEALTH_TIMEOUT,
                  clock: Callable[[], float] | None = None) -> None:
         self.ping, self.errors = ping, errors
-        self.ttl = _validate.number("health_ttl", ttl, minimum=0, inclusive=True)
-        self.timeout = _validate.number("health_timeout", timeout, minimum=0, inclusive=False)
+        # as ShopSettings: finite (a check cached forever is no check; an endless wait hangs
+        # /health) and at most 10 years (a wait beyond that overflows the thread timeout)
+        self.ttl = _validate.seconds("health_ttl", ttl, inclusive=True)
+        self.timeout = _validate.seconds("health_timeout", timeout)
         self.clock = clock or SystemClock()
         # One worker: a PING stuck on a stalled socket holds it, and no second PING piles up.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="highload-health")

@@ -6,6 +6,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+from highload import _validate
 from highload.proxies import TrustedProxies
 
 from .catalog import CATALOG, Catalog
@@ -53,6 +54,7 @@ class ShopSettings:
         ttl = self.cart_ttl
         if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < float("inf"):
             raise ValueError(f"cart_ttl must be a number > 0, got {ttl!r}")
+        _validate.seconds("cart_ttl", ttl)  # its ceiling: a Redis TTL (RedisCartStore)
         limit = self.max_in_flight
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ValueError(f"max_in_flight must be an int >= 1 or None, got {limit!r}")
@@ -69,5 +71,6 @@ class ShopSettings:
                     or (name == "health_timeout" and value == 0):
                 raise ValueError(f"{name} must be a number of seconds {'> 0' if name == 'health_timeout' else '>= 0'}, "
                                  f"got {value!r}")
+            _validate.seconds(name, value, inclusive=name == "health_ttl")  # the ceiling StoreHealth has
         if not isinstance(self.catalog, Catalog):
             raise ValueError(f"catalog must be a highload.shop.Catalog, got {self.catalog!r}")

@@ -84,7 +84,8 @@ class NearCache(Observed):
         self.local = MemoryBackend(_validate.integer("max_entries", max_entries, minimum=1))
         self.local_ttl = config.ttl if local_ttl is None else _validate.number(
             "local_ttl", local_ttl, minimum=0, inclusive=False)
-        self.drain_timeout = _validate.finite_positive("drain_timeout", drain_timeout)
+        # at most 10 years: the wait reaches a socket timeout, which overflows on 1e308
+        self.drain_timeout = _validate.seconds("drain_timeout", drain_timeout)
         if not isinstance(poll_on_read, bool):
             raise TypeError(f"poll_on_read must be True or False, got {poll_on_read!r}")
         self.poll_on_read = poll_on_read

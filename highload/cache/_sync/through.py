@@ -49,7 +49,8 @@ class WriteThroughCache(Observed):
                  name: str | None = None, read_through: bool = False) -> None:
         self._store = StoreAccess(store)
         self.store = store
-        self.ttl = math.inf if ttl is None else _validate.number("ttl", ttl, minimum=0, inclusive=False)
+        # as CacheAside's: at most 10 years or inf (a Redis backend stores it; 1e308 overflowed there)
+        self.ttl = math.inf if ttl is None else _validate.seconds("ttl", ttl, allow_inf=True)
         self.backend, self.name = scoped(pick_backend(backend, max_entries, self), name, "write-through")
         if not isinstance(read_through, bool):
             raise TypeError(f"read_through must be True or False, got {read_through!r}")

@@ -43,7 +43,7 @@ local function read_hash(key, fp, ...)
     reset_key(key)
     return {}
   end
-  local f = state[select('#', ...)]
+  local f = state[#state]  -- (a missing field is false, not nil, so # counts every field asked for)
   if f ~= fp and (f or state[1]) then
     reset_key(key)
     return {}
