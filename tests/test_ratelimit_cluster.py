@@ -183,11 +183,24 @@ def test_sliding_log_refund_edits_only_the_checks_instant(entries, want, redis_c
 
     policy = SlidingWindowLogPolicy(limit=10, window=4)
     key = f"log:{uuid.uuid4().hex}"
-    redis_client.rpush(key, *entries)
-    settle = redis_client.register_script(scripts.settle(brief=True))
     params = RateLimiter(policy, RedisStorage(redis_client))._view.multi_params
+    fingerprint = params[-1].decode()  # entries end with the fingerprint of the policy that wrote them
+    redis_client.rpush(key, *(f"{e} {fingerprint}" for e in entries))
+    settle = redis_client.register_script(scripts.settle(brief=True))
     settle([key], [12.0, 2, b"1", *params])
-    assert [e.decode() if isinstance(e, bytes) else e for e in redis_client.lrange(key, 0, -1)] == want
+    got = [e.decode() if isinstance(e, bytes) else e for e in redis_client.lrange(key, 0, -1)]
+    assert got == [f"{e} {fingerprint}" for e in want]
+
+
+def test_a_sliding_log_refund_leaves_another_policys_log_alone(redis_client):
+    from highload.ratelimit import SlidingWindowLogPolicy, scripts
+
+    key, theirs = f"log:{uuid.uuid4().hex}", ["10 0 2 0123456789ab", "12 2 5 0123456789ab"]
+    redis_client.rpush(key, *theirs)
+    settle = redis_client.register_script(scripts.settle(brief=True))
+    params = RateLimiter(SlidingWindowLogPolicy(limit=10, window=4), RedisStorage(redis_client))._view.multi_params
+    settle([key], [12.0, 2, b"1", *params])
+    assert [e.decode() if isinstance(e, bytes) else e for e in redis_client.lrange(key, 0, -1)] == theirs
 
 
 @pytest.mark.parametrize("policy", [p for p in POLICIES if "window" in p.algorithm], ids=lambda p: p.algorithm)

@@ -51,12 +51,25 @@ end
 -- run ahead of ours; then it is an older entry's units, which would expire sooner anyway) and
 -- shift the running totals of the entries after it. Usually the entry is the newest.
 REFUNDS.sliding_window_log = function(key, now, cost, limit, window, fp)
+  -- An entry is "time before after fingerprint" (sliding_window_log.lua); nil for another layout.
+  local function parse(entry)
+    local i = string.find(entry, ' ', 1, true)
+    local j = i and string.find(entry, ' ', i + 1, true)
+    local k = j and string.find(entry, ' ', j + 1, true)
+    if not k then return nil end
+    return tonumber(string.sub(entry, 1, i - 1)), tonumber(string.sub(entry, i + 1, j - 1)),
+      tonumber(string.sub(entry, j + 1, k - 1)), string.sub(entry, k + 1)
+  end
+  local function entry(t, before, after)
+    return string.format('%.17g %d %d %s', t, before, after, fp)
+  end
   local size = redis.pcall('LLEN', key)
   if type(size) ~= 'number' then return end  -- another policy's hash: not ours to change
   local units, later = math.ceil(cost), {}
   for i = size - 1, 0, -1 do
-    local t, before, after = swl_parse(redis.call('LINDEX', key, i))
-    if not t or t < now then return end  -- no entry at `now` (or the old one-unit layout)
+    local t, before, after, owner = parse(redis.call('LINDEX', key, i))
+    -- no entry at `now`, an older layout, or another policy's log: nothing to give back
+    if not t or t < now or owner ~= fp then return end
     if t == now then
       local taken = math.min(units, after - before)
       local removed = after - taken <= before
@@ -65,10 +78,10 @@ REFUNDS.sliding_window_log = function(key, now, cost, limit, window, fp)
         redis.call('LSET', key, i, 'refunded')
         redis.call('LREM', key, 1, 'refunded')
       else
-        redis.call('LSET', key, i, swl_entry(t, before, after - taken))
+        redis.call('LSET', key, i, entry(t, before, after - taken))
       end
       for _, e in ipairs(later) do
-        redis.call('LSET', key, removed and e[1] - 1 or e[1], swl_entry(e[2], e[3] - taken, e[4] - taken))
+        redis.call('LSET', key, removed and e[1] - 1 or e[1], entry(e[2], e[3] - taken, e[4] - taken))
       end
       return
     end
