@@ -5,6 +5,7 @@ only by `make release`); everything nbgrader writes goes under the gitignored gr
 """
 
 import os
+import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
@@ -31,8 +32,11 @@ c.Exchange.root = str(ROOT / "grading" / "exchange")
 # The gradebook's folder must exist before nbgrader opens it (a fresh clone has no grading/).
 (ROOT / "grading").mkdir(exist_ok=True)
 
-# Hidden suites live in autograder/, here, outside every assignment; nbgrader imports this config
-# (and so autograder.grading) from the repo root.
+# Hidden suites live in autograder/, here, outside every assignment. This process imports
+# autograder.grading even when nbgrader runs from another folder (a config that execs this one),
+# and the processes it starts find autograder through PYTHONPATH.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 from autograder.grading import GradeCells  # noqa: E402
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -126,3 +129,19 @@ def test_make_grade_from_a_fresh_clone_grades_into_grading_and_never_touches_exe
     nb.cells[0].source += "\nstale"
     nbformat.write(nb, tmp_path / "exercises" / assignment / name)
     assert instructor.grade(tmp_path) == 1
+
+
+def test_the_course_config_loads_when_nbgrader_runs_from_another_folder(tmp_path):
+    # `python -m bench grading` (and an instructor's own config) exec nbgrader_config.py from
+    # another folder, where the repo root is not on sys.path.
+    code = ("from traitlets.config import Config\n"
+            "c = Config()\n"
+            "get_config = lambda: c\n"
+            f"__file__ = {str(ROOT / 'nbgrader_config.py')!r}\n"
+            "exec(compile(open(__file__).read(), __file__, 'exec'))\n"
+            "print(c.Autograde.autograde_preprocessors[0].__name__)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["GradeCells"]
