@@ -24,22 +24,22 @@ pytestmark = pytest.mark.redis
 needs_redis_server = pytest.mark.skipif(shutil.which("redis-server") is None, reason=REDIS_MISSING)
 
 
-@pytest.fixture
-def pair():
+def _replica_set(replicas: int):
     if available():
         pytest.skip(REDIS_MISSING)
-    rs = RedisReplicaSet(replicas=1)
+    rs = RedisReplicaSet(replicas=replicas)
     yield rs
     rs.close()
+
+
+@pytest.fixture
+def pair():
+    yield from _replica_set(1)
 
 
 @pytest.fixture
 def trio():
-    if available():
-        pytest.skip(REDIS_MISSING)
-    rs = RedisReplicaSet(replicas=2)
-    yield rs
-    rs.close()
+    yield from _replica_set(2)
 
 
 def test_without_redis_server_it_says_what_to_install(monkeypatch):
