@@ -313,7 +313,7 @@ def _plot_data(plot) -> str:
 
 
 def _slider_widget(page, label: str):
-    """The first widget box with sliders and a FigureWidget whose text includes ``label``: (box, plot),
+    """The first widget box with sliders and a chart whose text includes ``label``: (box, plot),
     in the notebook on screen (notebooks opened by earlier tests stay open in hidden tabs)."""
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     box = panel.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
@@ -322,26 +322,35 @@ def _slider_widget(page, label: str):
     return box, box.locator(".js-plotly-plot").first
 
 
-def _drawn(page, plot, axis: str = "x") -> None:
-    """Scroll to ``plot`` and wait until a trace holds data on ``axis``; it must have drawn an SVG."""
-    plot.scroll_into_view_if_needed()
-    page.wait_for_function(f"gd => (gd.data || []).some(t => t.{axis} && t.{axis}.length)",
-                           arg=plot.element_handle())
-    assert plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+def _wait_chart(page, holder, predicate: str, *args) -> None:
+    """Wait until ``predicate`` (JavaScript, ``(gd, ...args) => bool``) holds for the chart in
+    ``holder``: a widget box, or a static chart itself. A widget redraws its chart as a new plotly
+    graph div, so the wait looks the div up in the box each time it checks."""
+    page.wait_for_function(
+        "([holder, args]) => { const gd = holder.matches('.js-plotly-plot') ? holder"
+        f" : holder.querySelector('.js-plotly-plot'); return !!gd && !!gd.data && ({predicate})(gd, ...args); }}",
+        arg=[holder.element_handle(), list(args)],
+    )
 
 
-def _move_slider(page, slider, plot) -> str:
-    """Press ArrowRight five times on ``slider``; wait until ``plot`` redraws. Returns the old data."""
+def _drawn(page, holder, axis: str = "x") -> None:
+    """Scroll to the chart in ``holder`` and wait until a trace holds data on ``axis``; it must have
+    drawn an SVG."""
+    holder.scroll_into_view_if_needed()
+    _wait_chart(page, holder, f"gd => gd.data.some(t => t.{axis} && t.{axis}.length)")
+    assert holder.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
+
+
+def _move_slider(page, slider, box, plot) -> str:
+    """Press ArrowRight five times on ``slider``; wait until the chart in ``box`` redraws.
+    Returns the old data."""
     readout = slider.locator(".widget-readout")
     value_before, data_before = readout.inner_text(), _plot_data(plot)
     handle = slider.locator(".noUi-handle").first
     handle.focus()
     for _ in range(5):
         handle.press("ArrowRight")
-    page.wait_for_function(
-        "([gd, old]) => JSON.stringify((gd.data || []).map(t => [t.x, t.y])) !== old",
-        arg=[plot.element_handle(), data_before],
-    )
+    _wait_chart(page, box, "(gd, old) => JSON.stringify(gd.data.map(t => [t.x, t.y])) !== old", data_before)
     assert readout.inner_text() != value_before, "the slider's value did not change"
     _status_bar(page).wait_for()
     return data_before
@@ -350,7 +359,7 @@ def _move_slider(page, slider, plot) -> str:
 def test_lesson_02_runs_in_the_lab(lab, page):
     """Lesson 02 runs top to bottom in the lab, its three shop clusters included; its quiz renders
     and answers a click, the crash drill redraws when its servers slider moves, and its plotly charts
-    (the crash-drill FigureWidget, the static charts) hold data."""
+    (the crash drill's chart, the static charts) hold data."""
     lesson = "course/02_stateless_vs_stateful.ipynb"
     before = (ROOT / lesson).read_bytes()
     nb = _open_notebook(page, lab, lesson, "lesson02-opened.png")
@@ -369,20 +378,21 @@ def test_lesson_02_runs_in_the_lab(lab, page):
     assert "Score: 1 of" in quiz.inner_text()
     quiz.screenshot(path=str(ARTIFACTS / "lesson02-quiz.png"))
 
-    # The crash drill (highload/widgets/carts.py): two sliders over a FigureWidget and a readout.
+    # The crash drill (highload/widgets/carts.py): two sliders over a chart and a readout.
     box, drill = _slider_widget(page, "items per cart")
-    _drawn(page, drill, "y")
+    _drawn(page, box, "y")
     assert box.locator(SLIDER).count() == 2, "servers, items per cart"
     readout = box.locator(".hl-crash-drill-readout")
     sync_api.expect(readout).to_contain_text("memory + sticky cookie 100% → 69%")
-    _move_slider(page, box.locator(SLIDER).filter(has_text="servers").first, drill)  # 3 -> 8 servers
-    page.wait_for_function("gd => (gd.layout.title.text || '').startsWith('8 servers')", arg=drill.element_handle())
+    _move_slider(page, box.locator(SLIDER).filter(has_text="servers").first, box, drill)  # 3 -> 8 servers
+    _wait_chart(page, box, "gd => (gd.layout.title.text || '').startsWith('8 servers')")
     sync_api.expect(readout).to_contain_text("memory + sticky cookie 100% → 86%")
     box.screenshot(path=str(ARTIFACTS / "lesson02-crash-drill.png"))
 
-    # The crash drill's FigureWidget, and the static charts (latency, token size), all have data.
+    # The crash drill's chart, and the static charts (latency, token size), all have data.
     # A static figure's renderer is itself the plotly graph div: `.jp-RenderedPlotly.js-plotly-plot`.
-    plots = [drill, *page.locator(".jp-RenderedPlotly.js-plotly-plot").all()]
+    statics = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedPlotly.js-plotly-plot:not(.hl-chart *)").all()
+    plots = [box, *statics]
     assert len(plots) >= 3, f"expected the crash drill and 2 static charts, found {len(plots)} plotly charts"
     for plot in plots:
         _drawn(page, plot, "y")
@@ -447,11 +457,11 @@ def test_lesson_00_capacity_calculator_renders_and_responds(lab, page):
     nb = _open_notebook(page, lab, lesson, "lesson00-opened.png")
     _run_all(page, nb)
 
-    # The calculator: a widget box with its four sliders, a FigureWidget and the readout line.
+    # The calculator: a widget box with its four sliders, a chart and the readout line.
     box, plot = _slider_widget(page, "peak factor")
     slider = box.locator(SLIDER).filter(has_text="peak factor").first
     readout = box.locator(".hl-capacity-readout")
-    _drawn(page, plot)
+    _drawn(page, box)
     slider.wait_for(state="visible")
     assert box.locator(SLIDER).count() == 4, "requests/day, peak factor, req/s per server, headroom"
     text_before = readout.inner_text()
@@ -460,7 +470,7 @@ def test_lesson_00_capacity_calculator_renders_and_responds(lab, page):
     first = plot.evaluate("gd => gd.data.map(t => t.marker && t.marker.color)")[2]
     assert first == "#ff7f0e", f"the first draw shows the 'your traffic' marker in {first!r}, not orange"
 
-    data_before = _move_slider(page, slider, plot)  # peak factor 5.0 -> 7.5 in five steps of 0.5
+    data_before = _move_slider(page, slider, box, plot)  # peak factor 5.0 -> 7.5 in five steps of 0.5
     sync_api.expect(readout).to_contain_text("25 servers", timeout=30_000)
     box.screenshot(path=str(ARTIFACTS / "lesson00-calculator-slider-moved.png"))
     assert _plot_data(plot) != data_before
@@ -482,11 +492,11 @@ def test_lesson_03_cache_widgets_render_and_respond(lab, page):
     nb = _open_notebook(page, lab, lesson, "lesson03-opened.png")
     _run_all(page, nb)
 
-    # HitRatioLab: a widget box with its sliders, the invalidation checkbox, a FigureWidget and a readout.
+    # HitRatioLab: a widget box with its sliders, the invalidation checkbox, a chart and a readout.
     hit_box, plot = _slider_widget(page, "key popularity (Zipf s)")
     slider = hit_box.locator(SLIDER).filter(has_text="key popularity").first
     readout = hit_box.locator(".hl-hit-ratio-readout")
-    _drawn(page, plot, "y")
+    _drawn(page, hit_box, "y")
     slider.wait_for(state="visible")
     controls = hit_box.inner_text()
     for label in ("cache size (entries)", "TTL", "DB updates per second", "invalidate the cache on each update"):
@@ -495,16 +505,15 @@ def test_lesson_03_cache_widgets_render_and_respond(lab, page):
     assert "57.4%" in text_before, text_before  # the lesson leaves it at 100 entries, Zipf s = 1
     hit_box.screenshot(path=str(ARTIFACTS / "lesson03-hit-ratio.png"))
 
-    data_before = _move_slider(page, slider, plot)  # Zipf s 1.0 -> 1.5 in five steps of 0.1
+    data_before = _move_slider(page, slider, hit_box, plot)  # Zipf s 1.0 -> 1.5 in five steps of 0.1
     sync_api.expect(readout).to_contain_text("91.3%", timeout=30_000)
     hit_box.screenshot(path=str(ARTIFACTS / "lesson03-hit-ratio-slider-moved.png"))
     assert _plot_data(plot) != data_before
 
     # StampedeVisualizer: none, lock and xfetch each draw a query line and their waiting reads.
     storm, storm_plot = _slider_widget(page, "concurrent readers")
-    storm_plot.scroll_into_view_if_needed()
-    page.wait_for_function("gd => (gd.data || []).filter(t => t.x && t.x.length).length === 6",
-                           arg=storm_plot.element_handle())
+    storm.scroll_into_view_if_needed()
+    _wait_chart(page, storm, "gd => gd.data.filter(t => t.x && t.x.length).length === 6")
     assert storm_plot.locator(".main-svg").count() > 0, "the plotly chart has no SVG"
     queries = storm_plot.evaluate(
         "gd => Object.fromEntries(gd.data.filter(t => t.meta === 'queries' && t.y.length)"
@@ -525,14 +534,14 @@ def test_lesson_04_lag_timeline_renders_and_responds(lab, page):
     _run_all(page, nb)
 
     box, plot = _slider_widget(page, "replica2 lag")
-    _drawn(page, plot)
+    _drawn(page, box)
     for label in ("replica1 lag", "replica2 lag", "write share"):
         assert label in box.inner_text(), f"the LagTimeline has no {label!r} control"
     nodes = plot.evaluate("gd => [...new Set(gd.data[1].y)].sort()")
     assert nodes == ["primary", "replica1", "replica2"], nodes
     assert "0 stale" in box.inner_text(), "the package's token router is never stale"
     slider = box.locator(SLIDER).filter(has_text="replica2 lag").first
-    data_before = _move_slider(page, slider, plot)  # 2.0 s -> 2.5 s
+    data_before = _move_slider(page, slider, box, plot)  # 2.0 s -> 2.5 s
     assert _plot_data(plot) != data_before
     assert "0 stale" in box.inner_text()
     box.screenshot(path=str(ARTIFACTS / "lesson04-lag-timeline.png"))
@@ -550,16 +559,16 @@ def test_lesson_widgets_render_and_respond(lab, page):
     panel.locator(SLIDER).first.wait_for(state="visible")
     panel.locator(PLOT).first.wait_for(state="visible")
 
-    # The visualizer: a widget box holding both sliders and a FigureWidget chart.
+    # The visualizer: a widget box holding both sliders and a chart.
     box = panel.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(
         has=page.locator(SLIDER)
     ).last
     slider, plot = box.locator(SLIDER).first, box.locator(".js-plotly-plot").first
-    _drawn(page, plot)
+    _drawn(page, box)
     page.screenshot(path=str(ARTIFACTS / "lesson-run-all.png"))
     box.screenshot(path=str(ARTIFACTS / "lesson-widget.png"))
 
-    data_before = _move_slider(page, slider, plot)
+    data_before = _move_slider(page, slider, box, plot)
     box.screenshot(path=str(ARTIFACTS / "lesson-widget-slider-moved.png"))
     assert _plot_data(plot) != data_before
 
@@ -572,24 +581,22 @@ def test_lesson_09_breaker_timeline_renders_and_responds(lab, page):
     nb = _open_notebook(page, lab, LESSON_09, "lesson09-opened.png")
     _run_all(page, nb)
 
-    # The first BreakerTimeline: a widget box with its sliders ("failure threshold" first) and a FigureWidget.
+    # The first BreakerTimeline: a widget box with its sliders ("failure threshold" first) and a chart.
     box, plot = _slider_widget(page, "failure threshold")
     slider = box.locator(SLIDER).first
-    _drawn(page, plot)
+    _drawn(page, box)
     slider.wait_for(state="visible")
     assert "failure threshold" in slider.inner_text()
     box.screenshot(path=str(ARTIFACTS / "lesson09-timeline.png"))
 
-    data_before = _move_slider(page, slider, plot)
+    data_before = _move_slider(page, slider, box, plot)
     box.screenshot(path=str(ARTIFACTS / "lesson09-timeline-slider-moved.png"))
     assert _plot_data(plot) != data_before
     assert "failure_threshold=10" in box.inner_text(), "the title names the new threshold"
 
-    # The retry storm renders too (one FigureWidget per strategy line set).
+    # The retry storm renders too (one line per retry strategy).
     storm = page.locator(".widget-vbox", has=page.locator(".js-plotly-plot")).filter(has_text="base delay").first
-    storm.scroll_into_view_if_needed()
-    page.wait_for_function("gd => (gd.data || []).some(t => t.x && t.x.length)",
-                           arg=storm.locator(".js-plotly-plot").first.element_handle())
+    _drawn(page, storm)
     storm.screenshot(path=str(ARTIFACTS / "lesson09-retry-storm.png"))
     page.screenshot(path=str(ARTIFACTS / "lesson09-run-all.png"))
 
@@ -603,20 +610,19 @@ def test_lesson_01_load_balancer_race_renders_and_responds(lab, page):
     nb = _open_notebook(page, lab, lesson, "lesson01-opened.png")
     _run_all(page, nb)
 
-    # The race: a widget box with the load slider, the speeds, the checkboxes and a FigureWidget.
+    # The race: a widget box with the load slider, the speeds, the checkboxes and a chart.
     box, plot = _slider_widget(page, "load (share of capacity)")
     slider = box.locator(SLIDER).first
-    _drawn(page, plot)
+    _drawn(page, box)
     slider.wait_for(state="visible")
     assert "load (share of capacity)" in slider.inner_text()
     assert "90%" in slider.locator(".widget-readout").inner_text()
     assert "least connections" in box.inner_text(), "the summary table names the algorithms"
     box.screenshot(path=str(ARTIFACTS / "lesson01-race.png"))
 
-    data_before = _move_slider(page, slider, plot)
+    data_before = _move_slider(page, slider, box, plot)
     # Five steps of 5%: the last redraw is for 115% of capacity.
-    page.wait_for_function("gd => ((gd.layout.title || {}).text || '').includes('115% of capacity')",
-                           arg=plot.element_handle())
+    _wait_chart(page, box, "gd => ((gd.layout.title || {}).text || '').includes('115% of capacity')")
     box.screenshot(path=str(ARTIFACTS / "lesson01-race-slider-moved.png"))
     assert _plot_data(plot) != data_before
     legend = plot.locator(".legend .traces")
@@ -670,15 +676,14 @@ def test_lesson_05_ring_explorer_renders_and_responds(lab, page):
     _run_all(page, nb)
 
     box, plot = _slider_widget(page, "vnodes per node")
-    _drawn(page, plot)
+    _drawn(page, box)
     nodes = box.locator(SLIDER).filter(has_text="nodes").first
     assert "4" in nodes.locator(".widget-readout").inner_text()
     assert "peak-to-mean" in box.inner_text()
     box.screenshot(path=str(ARTIFACTS / "lesson05-ring.png"))
 
-    data_before = _move_slider(page, nodes, plot)  # five steps: 4 -> 9 nodes
-    page.wait_for_function("gd => ((gd.layout.title || {}).text || '').includes('9 nodes')",
-                           arg=plot.element_handle())
+    data_before = _move_slider(page, nodes, box, plot)  # five steps: 4 -> 9 nodes
+    _wait_chart(page, box, "gd => ((gd.layout.title || {}).text || '').includes('9 nodes')")
     assert _plot_data(plot) != data_before
     bars = plot.evaluate("gd => gd.data[0].x.length")
     assert bars == 9, f"one bar per node, got {bars}"

@@ -94,7 +94,7 @@ def test_visualizer_displays_as_a_widget_with_the_figure_inside():
     viz = TokenBucketVisualizer()
     bundle = viz._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert viz.figure in viz.widget.children
+    assert viz.chart in viz.widget.children
 
 
 def test_visualizer_rejects_unknown_pattern():

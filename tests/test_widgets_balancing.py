@@ -118,7 +118,7 @@ def test_widget_displays_as_a_widget_with_the_figure_inside():
     bundle = viz._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"] == "LoadBalancerRace(round robin, least connections, power of two)"
-    assert viz.figure in viz.widget.children
+    assert viz.chart in viz.widget.children
 
 
 # -- the learner's balancer ---------------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_lab_displays_as_a_widget_with_the_figure_inside():
     bundle = lab._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"] == "HitRatioLab(CacheAside)"
-    assert lab.figure in lab.widget.children
+    assert lab.chart in lab.widget.children
 
 
 # -- stampede: the widget ----------------------------------------------------------------------------

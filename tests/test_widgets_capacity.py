@@ -194,40 +194,19 @@ def test_widget_displays_with_the_figure_inside():
     bundle = calc._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"] == "CapacityCalculator(required_servers)"
-    assert calc.figure in calc.widget.children and calc.summary in calc.widget.children
+    assert calc.chart in calc.widget.children and calc.summary in calc.widget.children
     assert set(calc.controls) == {"requests_per_day", "peak_factor", "capacity_per_server", "headroom"}
 
 
-def test_no_redraw_resets_the_your_traffic_marker_colour(monkeypatch):
-    """A batched restyle pads every trace that did not set a property, and the front end resets a
-    padded trace to plotly's default colour: no update may carry marker.color for the marker trace
-    unless it is the orange itself, from the first draw on."""
-    import plotly.basewidget
-
-    sent = []
-
-    def indexes(trace_indexes):
-        return [trace_indexes] if isinstance(trace_indexes, int) else list(trace_indexes or [])
-
-    widget = plotly.basewidget.BaseFigureWidget
-    update, restyle = widget._send_update_msg, widget._send_restyle_msg
-
-    def spy_update(self, restyle_data, relayout_data, trace_indexes=None, source_view_id=None):
-        sent.append((dict(restyle_data), indexes(trace_indexes)))
-        return update(self, restyle_data, relayout_data, trace_indexes, source_view_id)
-
-    def spy_restyle(self, restyle_data, trace_indexes=None, source_view_id=None):
-        sent.append((dict(restyle_data), indexes(trace_indexes)))
-        return restyle(self, restyle_data, trace_indexes, source_view_id)
-
-    monkeypatch.setattr(widget, "_send_update_msg", spy_update)
-    monkeypatch.setattr(widget, "_send_restyle_msg", spy_restyle)
+def test_no_redraw_resets_the_your_traffic_marker_colour():
+    """The chart the learner sees keeps "your traffic" orange from the first draw on, and the
+    bars take their own colours."""
     calc = CapacityCalculator(**URL_SHORTENER)
-    calc.controls["peak_factor"].value = 7.5
-    marker_trace = [trace.name for trace in calc.figure.data].index("your traffic")
-    colour_updates = [(data["marker.color"], indexes) for data, indexes in sent if "marker.color" in data]
-    assert colour_updates, "the bars' colours are sent on every draw"
-    for colours, traces in colour_updates:
-        if marker_trace in traces:
-            assert colours[traces.index(marker_trace)] == module.PEAK
-    assert calc.figure.data[marker_trace].marker.color == module.PEAK
+    shown = []
+    for peak in (5.0, 7.5, 2.0):
+        calc.controls["peak_factor"].value = peak
+        shown.append(calc.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"])
+    for traces in shown:
+        by_name = {trace["name"]: trace for trace in traces}
+        assert by_name["your traffic"]["marker"]["color"] == module.PEAK
+        assert len(by_name["req/s"]["marker"]["color"]) == 4

@@ -155,6 +155,6 @@ def test_widget_displays_with_the_figure_inside():
     bundle = drill._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"] == "CartCrashDrill(RedisCartStore)"
-    assert drill.figure in drill.widget.children and drill.summary in drill.widget.children
+    assert drill.chart in drill.widget.children and drill.summary in drill.widget.children
     assert set(drill.controls) == {"servers", "items"}
     assert drill.controls["servers"].style.description_width == "initial"

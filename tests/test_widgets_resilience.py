@@ -125,7 +125,7 @@ def test_rejecting_with_another_exception_or_a_bad_state_is_reported():
 def test_timeline_displays_as_a_widget_with_the_figure_inside():
     viz = BreakerTimeline()
     assert "application/vnd.jupyter.widget-view+json" in viz._repr_mimebundle_()
-    assert viz.figure in viz.widget.children
+    assert viz.chart in viz.widget.children
     assert set(viz.controls) >= {"failure_threshold", "success_threshold", "open_timeout",
                                  "half_open_max_calls", "schedule"}
 
@@ -145,5 +145,5 @@ def test_retry_storm_widget_redraws_when_a_slider_moves():
     viz.controls["capacity"].value = 50
     assert list(traces(viz)["server capacity"].y) == [50, 50]
     assert "peak after recovery" in viz.summary.value
-    assert viz.figure in viz.widget.children
+    assert viz.chart in viz.widget.children
     assert "application/vnd.jupyter.widget-view+json" in viz._repr_mimebundle_()

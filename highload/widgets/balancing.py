@@ -118,7 +118,7 @@ class LoadBalancerRace(Panel):
         self.summary = widgets.HTML()
         base = make_subplots(rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.1,
                              subplot_titles=("share of requests per server", "latency (queue + service)"))
-        self.figure = go.FigureWidget(base)
+        self.figure = go.Figure(base)
         for name in self.entries:
             self.figure.add_trace(go.Bar(name=name, meta="share", x=[], y=[],
                                          marker_color=COLOURS[name]), row=1, col=1)
@@ -139,7 +139,7 @@ class LoadBalancerRace(Panel):
         self.widget = widgets.VBox([
             widgets.HBox([c["load"], c["server_speeds"]]),
             widgets.HBox(list(self.picks.values())),
-            self.figure,
+            self.chart,
             self.summary,
         ])
         self._watch(*c.values(), *self.picks.values())
@@ -149,7 +149,7 @@ class LoadBalancerRace(Panel):
         """The built-in algorithms whose checkbox is ticked."""
         return tuple(name for name in ALGORITHMS if self.picks[name].value)
 
-    def update(self) -> dict[str, RaceResult] | None:
+    def _recompute(self) -> dict[str, RaceResult] | None:
         """Re-run the race with the current controls and redraw; returns the results, or None."""
         c = self.controls
         self.impl_error = ""
@@ -202,8 +202,6 @@ class LoadBalancerRace(Panel):
             xs.append(x)
             ys.append(y)
             legend.append(trace.meta == "capacity" or (trace.meta == "share" and raced))
-        # One restyle with a value for every trace: a batch_update sends "no change" for the traces
-        # a property did not change on, and the browser reads that as null (x reset, legend shown).
         self.figure.plotly_restyle({"x": xs, "y": ys, "showlegend": legend},
                                    trace_indexes=list(range(len(self.figure.data))))
         load = self.controls["load"].value

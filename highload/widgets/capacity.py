@@ -99,7 +99,7 @@ class CapacityCalculator(Panel):
         }
         self.summary = widgets.HTML()
         self.summary.add_class("hl-capacity-readout")
-        self.figure = go.FigureWidget(make_subplots(
+        self.figure = go.Figure(make_subplots(
             rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.12,
             subplot_titles=["servers needed as traffic grows", "requests per second"],
         ))
@@ -126,7 +126,7 @@ class CapacityCalculator(Panel):
         self.widget = widgets.VBox([
             widgets.HBox([c["requests_per_day"], c["peak_factor"]]),
             widgets.HBox([c["capacity_per_server"], c["headroom"]]),
-            self.figure,
+            self.chart,
             self.summary,
         ])
         self._watch(*c.values())
@@ -148,7 +148,7 @@ class CapacityCalculator(Panel):
         return plan_capacity(**self.settings(), impl=self.impl,
                              traffic=traffic_grid(*self._traffic_range, extra=[self.controls["requests_per_day"].value]))
 
-    def update(self) -> CapacityPlan | None:
+    def _recompute(self) -> CapacityPlan | None:
         """Recompute with the current sliders and redraw; returns the plan, or None on error."""
         name = html.escape(self._impl_name())
         try:
@@ -207,9 +207,5 @@ class CapacityCalculator(Panel):
                 f"{self._impl_name()}({plan.requests_per_day:_.0f}, {plan.peak_factor:g}, "
                 f"{plan.capacity_per_server:_.0f}, headroom={plan.headroom:g}) = {plan.servers:,}"
             )
-        # Outside the batch: a batch sends one restyle for every trace, padding the traces that
-        # did not set marker.color, and the front end resets a padded trace to plotly's default
-        # colour. Set alone, the bars' colours go to the bars only, and "your traffic" keeps the
-        # orange it was created with from the first draw on.
-        bars.marker.color = [AVERAGE, PEAK, USABLE if plan.usable_rps >= plan.peak_rps * (1 - 1e-12)
-                             else SHORT, FULL]
+            bars.marker.color = [AVERAGE, PEAK, USABLE if plan.usable_rps >= plan.peak_rps * (1 - 1e-12)
+                                 else SHORT, FULL]

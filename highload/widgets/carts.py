@@ -69,7 +69,7 @@ class CartCrashDrill(Panel):
             "items": widgets.IntSlider(value=items, min=1, max=max(MAX_ITEMS, items),
                                        description="items per cart", **slider),
         }
-        self.figure = go.FigureWidget(layout={
+        self.figure = go.Figure(layout={
             "barmode": "group", "height": 360, "legend": {"orientation": "h", "y": -0.15},
             "margin": {"t": 60, "b": 40, "l": 60, "r": 20}, "title_font_size": 13,
             "yaxis": {"title": "shoppers who see their whole cart", "tickformat": ".0%", "range": [0, 1.05]},
@@ -80,7 +80,7 @@ class CartCrashDrill(Panel):
         self.summary.add_class("hl-crash-drill-readout")
         self.widget = widgets.VBox([
             widgets.HBox(list(self.controls.values())),
-            self.figure,
+            self.chart,
             self.summary,
         ])
         self._watch(*self.controls.values())
@@ -95,7 +95,7 @@ class CartCrashDrill(Panel):
         servers, items = self.controls["servers"].value, self.controls["items"].value
         return [crash_drill(setup, servers, items, self.shoppers, redis_store=self._store) for setup in SETUPS]
 
-    def update(self) -> list[DrillResult] | None:
+    def _recompute(self) -> list[DrillResult] | None:
         """Re-run the drill with the current sliders and redraw; returns the results, or None on error."""
         name = html.escape(self._impl_name())
         try:
@@ -118,8 +118,6 @@ class CartCrashDrill(Panel):
         before, after = self.figure.data
         servers, items = self.controls["servers"].value, self.controls["items"].value
         with self.figure.batch_update():
-            # A batch sends one restyle for all traces, and a trace not given a property gets
-            # null, which plotly.js reads as "back to the default": so both bars get their y.
             before.y = [r.before for r in results]
             after.y = [r.after for r in results]
             # .text: assigning a string would drop the title font

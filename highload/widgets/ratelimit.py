@@ -154,7 +154,7 @@ class TokenBucketVisualizer(Panel):
             ),
         }
         self.summary = widgets.HTML()
-        self.figure = go.FigureWidget(
+        self.figure = go.Figure(
             data=[
                 go.Scatter(name="tokens", mode="lines", line={"color": LEVEL}),
                 go.Scatter(name="admitted", mode="markers",
@@ -173,7 +173,7 @@ class TokenBucketVisualizer(Panel):
         self.widget = widgets.VBox([
             widgets.HBox([c["capacity"], c["refill_rate"], c["pattern"]]),
             c["times"],
-            self.figure,
+            self.chart,
             self.summary,
         ])
         self._watch(c["capacity"], c["refill_rate"], c["pattern"])
@@ -198,7 +198,7 @@ class TokenBucketVisualizer(Panel):
         except ValueError as exc:
             raise ValueError(f"custom times must be comma-separated seconds >= 0: {exc}") from None
 
-    def update(self) -> Trace | None:
+    def _recompute(self) -> Trace | None:
         """Replay with the current controls and redraw; returns the trace, or None on error."""
         capacity = self.controls["capacity"].value
         refill_rate = self.controls["refill_rate"].value

@@ -55,7 +55,7 @@ class LagTimeline(Panel):
             value=write_share, min=0.0, max=1.0, step=0.05, description="write share",
             continuous_update=False, style={"description_width": "initial"})
         nodes = ["primary", *(f"replica{i + 1}" for i in range(len(lags)))]
-        self.figure = go.FigureWidget(make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.55, 0.45],
+        self.figure = go.Figure(make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.55, 0.45],
                                                     vertical_spacing=0.08))
         self.figure.add_scatter(name="write", mode="markers", marker={"color": BLUE, "symbol": "square", "size": 7},
                                 row=1, col=1)
@@ -70,14 +70,14 @@ class LagTimeline(Panel):
         self.figure.update_yaxes(title_text="applied position", row=2, col=1)
         self.figure.update_xaxes(title_text="time (s)", row=2, col=1)
         self.summary = widgets.HTML()
-        self.widget = widgets.VBox([widgets.HBox(list(self.controls.values())), self.figure, self.summary])
+        self.widget = widgets.VBox([widgets.HBox(list(self.controls.values())), self.chart, self.summary])
         self._watch(*self.controls.values())
         self.update()
 
     def lags(self) -> list[float]:
         return [c.value for name, c in self.controls.items() if name.startswith("lag")]
 
-    def update(self) -> Timeline | None:
+    def _recompute(self) -> Timeline | None:
         """Run with the current sliders and redraw; returns the run, or None on error."""
         try:
             result = timeline(self.impl, lags=self.lags(), write_share=self.controls["write_share"].value,

@@ -56,7 +56,7 @@ class RingExplorer(Panel):
         }
         self.summary = widgets.HTML()
         self.summary.add_class("hl-ring-explorer-readout")
-        self.figure = go.FigureWidget()
+        self.figure = go.Figure()
         self.figure.add_trace(go.Bar(name="keys that stayed", x=[], y=[], marker_color=BLUE))
         self.figure.add_trace(go.Bar(name="keys that just moved here", x=[], y=[], marker_color=ORANGE))
         self.figure.add_trace(go.Scatter(name="even share", x=[], y=[], mode="lines",
@@ -64,14 +64,14 @@ class RingExplorer(Panel):
         self.figure.update_layout(barmode="stack", height=380, title_font_size=13,
                                   margin={"t": 60, "b": 40, "l": 60, "r": 20},
                                   yaxis_title="keys", legend={"orientation": "h", "y": -0.15})
-        self.widget = widgets.VBox([widgets.HBox(list(self.controls.values())), self.figure, self.summary])
+        self.widget = widgets.VBox([widgets.HBox(list(self.controls.values())), self.chart, self.summary])
         self._watch(*self.controls.values())
         self.update()
 
     def compute(self) -> RingSnapshot:
         return snapshot(self.controls["nodes"].value, self.controls["vnodes"].value, self.keys, impl=self.impl)
 
-    def update(self) -> RingSnapshot | None:
+    def _recompute(self) -> RingSnapshot | None:
         try:
             result = self.compute()
         except Exception as exc:  # a learner's half-written class must not kill the widget

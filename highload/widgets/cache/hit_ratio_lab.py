@@ -108,7 +108,7 @@ class HitRatioLab(Panel):
         base = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
                              subplot_titles=("hit ratio", "database queries per second",
                                              "stale reads (older than the database)"))
-        self.figure = go.FigureWidget(base)
+        self.figure = go.Figure(base)
         self.figure.add_trace(go.Scatter(name="hit ratio", mode="lines+markers", x=[], y=[],
                                          line={"color": GREEN, "shape": "hv"}), row=1, col=1)
         self.figure.add_trace(go.Scatter(name="reads arriving", mode="lines", x=[], y=[],
@@ -128,7 +128,7 @@ class HitRatioLab(Panel):
             widgets.HBox([c["zipf_s"], c["cache_size"]]),
             widgets.HBox([c["ttl"], c["update_rate"]]),
             c["invalidate_on_update"],
-            self.figure,
+            self.chart,
             self.summary,
         ])
         self._watch(*c.values())
@@ -146,7 +146,7 @@ class HitRatioLab(Panel):
         return simulate_hit_ratio(**self.settings(), keys=self.keys, reads=self.reads, seed=self.seed,
                                   impl=self.impl)
 
-    def update(self) -> HitRatioResult | None:
+    def _recompute(self) -> HitRatioResult | None:
         """Replay with the current controls and redraw; returns the result, or None on error."""
         try:
             result = self.compute()
@@ -178,7 +178,6 @@ class HitRatioLab(Panel):
         shown = self.numbers()
         x = shown["times"]
         ys = [shown["hit_ratio"], shown["reads_per_second"], shown["loads_per_second"], shown["stale_share"]]
-        # One restyle with a value for every trace (see LoadBalancerRace._draw).
         self.figure.plotly_restyle({"x": [x] * len(ys), "y": ys}, trace_indexes=list(range(len(ys))))
         r = self.result
         s = self.settings()

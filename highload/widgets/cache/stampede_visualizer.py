@@ -95,7 +95,7 @@ class StampedeVisualizer(Panel):
         self.summary.add_class("hl-stampede-readout")
         base = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                              subplot_titles=("database queries started so far", "reads that waited"))
-        self.figure = go.FigureWidget(base)
+        self.figure = go.Figure(base)
         for name in PROTECTIONS:
             self.figure.add_trace(go.Scatter(name=name, meta="queries", mode="lines", x=[], y=[],
                                              line={"color": COLOURS[name], "shape": "hv", **LINES[name]}),
@@ -115,7 +115,7 @@ class StampedeVisualizer(Panel):
         self.widget = widgets.VBox([
             widgets.HBox([c["readers"], c["db_latency"], c["xfetch_beta"]]),
             widgets.HBox(list(self.picks.values())),
-            self.figure,
+            self.chart,
             self.summary,
         ])
         self._watch(*c.values(), *self.picks.values())
@@ -130,7 +130,7 @@ class StampedeVisualizer(Panel):
         return {"readers": c["readers"].value, "db_latency": round(c["db_latency"].value, 6),
                 "xfetch_beta": round(c["xfetch_beta"].value, 6)}
 
-    def update(self) -> dict[str, StampedeResult] | None:
+    def _recompute(self) -> dict[str, StampedeResult] | None:
         """Re-run with the current controls and redraw; returns the results, or None."""
         try:
             picked = self.picked()
@@ -173,7 +173,6 @@ class StampedeVisualizer(Panel):
                 xs.append(got["wait_x"])
                 ys.append(got["wait_y"])
             legend.append(trace.meta == "queries" and got is not None)
-        # One restyle with a value for every trace (see LoadBalancerRace._draw).
         self.figure.plotly_restyle({"x": xs, "y": ys, "showlegend": legend},
                                    trace_indexes=list(range(len(self.figure.data))))
         s = self.settings()

@@ -61,7 +61,7 @@ class RetryStorm(Panel):
                                           description="capacity / 0.5 s", **slider),
         }
         self.summary = widgets.HTML()
-        self.figure = go.FigureWidget(layout=go.Layout(
+        self.figure = go.Figure(layout=go.Layout(
             xaxis_title="time (s)", yaxis_title="requests per 0.5 s", height=400,
             margin={"t": 50, "b": 40, "l": 60, "r": 20}, xaxis={"range": [0, self.duration]},
         ))
@@ -74,11 +74,11 @@ class RetryStorm(Panel):
                                 line={"color": GREY, "dash": "dot", "width": 1})
         c = self.controls
         self.widget = widgets.VBox([widgets.HBox([c["clients"], c["base"], c["capacity"]]),
-                                    self.figure, self.summary])
+                                    self.chart, self.summary])
         self._watch(*c.values())
         self.update()
 
-    def update(self) -> dict[str, StormRun] | None:
+    def _recompute(self) -> dict[str, StormRun] | None:
         """Re-run the storm with the current sliders and redraw."""
         c = self.controls
         try:

@@ -110,7 +110,7 @@ class BreakerTimeline(Panel):
         self.summary = widgets.HTML()
         base = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25],
                              vertical_spacing=0.06)
-        self.figure = go.FigureWidget(base)
+        self.figure = go.Figure(base)
         for state in STATES:
             self.figure.add_trace(go.Scatter(
                 name=LABEL[state], mode="lines", fill="toself", fillcolor=BAND[state],
@@ -140,7 +140,7 @@ class BreakerTimeline(Panel):
             widgets.HBox([c["failure_threshold"], c["success_threshold"]]),
             widgets.HBox([c["open_timeout"], c["half_open_max_calls"]]),
             widgets.HBox([c["schedule"], c["custom"]]),
-            self.figure,
+            self.chart,
             self.summary,
         ])
         self._watch(*(c[name] for name in ("failure_threshold", "success_threshold", "open_timeout",
@@ -165,7 +165,7 @@ class BreakerTimeline(Panel):
         return {name: c[name].value for name in
                 ("failure_threshold", "success_threshold", "open_timeout", "half_open_max_calls")}
 
-    def update(self) -> BreakerRun | None:
+    def _recompute(self) -> BreakerRun | None:
         """Replay with the current controls and redraw; returns the run, or None on error."""
         try:
             steps = self.schedule()
