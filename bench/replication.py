@@ -67,6 +67,8 @@ def decision_cost(s: Settings) -> list[RatioRow]:
     rs.primary.write("k", "v")
     replica = rs.replicas[0]
     token = ReadRouter(rs, policy=SessionToken(), detect_stale=False)
+    remembering = ReadRouter(rs, policy=SessionToken(monotonic=False, remember_positions=True),
+                             detect_stale=False)
     exercise = SessionRouter(rs.primary, rs.replicas)
 
     def direct(n):
@@ -86,12 +88,46 @@ def decision_cost(s: Settings) -> list[RatioRow]:
 
     measured = interleave_group(direct, {
         "ReadRouter(SessionToken()).read": routed(token),
+        "ReadRouter(SessionToken(monotonic=False, remember_positions=True)).read": routed(remembering),
         "SessionRouter.read (the exercise)": routed(exercise),
         "replica.applied_lsn + replica.read, no router": checked,
     }, s)
     return [RatioRow(COST_SECTION, case, "replica.read (direct)", paired,
                      target=COST_TARGET if case.startswith("ReadRouter") else None)
             for case, paired in measured.items()]
+
+
+PG_COST_SECTION = "read routing on Postgres: rate vs a direct replica read"
+
+
+def decision_cost_on_postgres(rs, s: Settings) -> list[RatioRow]:
+    """The same reads on the real replica set: a routed read asks the replica its position
+    (one more round trip) unless a remembered position covers the token."""
+    for i in range(len(rs.replicas)):
+        rs.set_lag(i, 0)
+    rs.primary.write("k", "v")
+    replica = rs.replicas[0]
+    routers = {
+        "ReadRouter(SessionToken()).read": SessionToken(),
+        "ReadRouter(SessionToken(monotonic=False)).read": SessionToken(monotonic=False),
+        "ReadRouter(SessionToken(monotonic=False, remember_positions=True)).read":
+            SessionToken(monotonic=False, remember_positions=True),
+    }
+
+    def direct(n):
+        for _ in range(n):
+            replica.read("k")
+
+    def routed(policy):
+        router = ReadRouter(rs.primary, [replica], policy=policy, clock=time.monotonic, detect_stale=False)
+
+        def run(n):
+            for _ in range(n):
+                router.read("s", "k")
+        return run
+
+    measured = interleave_group(direct, {case: routed(policy) for case, policy in routers.items()}, s)
+    return [RatioRow(PG_COST_SECTION, case, "replica.read (direct)", paired) for case, paired in measured.items()]
 
 
 # -- 2. replica share at zero stale reads -----------------------------------------------------------
@@ -295,6 +331,11 @@ def run(s: Settings) -> int:
     if reason is None:
         progress(f"starting a private Postgres primary + {REPLICAS} replicas")
         with postgres.PostgresReplicaSet(replicas=REPLICAS) as rs:
+            progress("decision cost on Postgres")
+            print(ratio_table(decision_cost_on_postgres(rs, s), "reads/s"))
+            print("(a routed read asks the replica its position first: one more round trip, unless a "
+                  "remembered position covers the session's token)")
+            print()
             rows += share_on_postgres(rs, s)
             sync = sync_vs_async(rs, s)
     print(table(("workload", "LSN-token replica share", "time-pinning replica share", "token - pinning"), rows,

@@ -12,10 +12,12 @@ from bench.compare import parse_rows
 
 def test_decision_cost_rows_parse_for_bench_compare():
     rows = replication.decision_cost(Settings.smoke())
-    assert [r.case for r in rows] == ["ReadRouter(SessionToken()).read", "SessionRouter.read (the exercise)",
+    assert [r.case for r in rows] == ["ReadRouter(SessionToken()).read",
+                                      "ReadRouter(SessionToken(monotonic=False, remember_positions=True)).read",
+                                      "SessionRouter.read (the exercise)",
                                       "replica.applied_lsn + replica.read, no router"]
     parsed = parse_rows(ratio_table(rows, "reads/s"))
-    assert len(parsed) == 3 and all(m.higher_is_better for m in parsed.values())
+    assert len(parsed) == 4 and all(m.higher_is_better for m in parsed.values())
 
 
 def test_share_on_the_simulation_has_a_row_per_lag_model_and_scale():

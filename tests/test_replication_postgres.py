@@ -104,6 +104,45 @@ def test_read_your_writes_200_sessions_tokens_never_stale_pinning_is(pg_set):
     assert pg_set.wait_caught_up()
 
 
+def test_remembered_positions_are_never_stale_behind_a_real_delay(pg_set):
+    for i in range(2):
+        pg_set.set_lag(i, DELAY)
+    try:
+        policy = SessionToken(monotonic=False, remember_positions=True)
+        stale, router = _save_then_reload(pg_set, policy, "remembered")
+        assert stale == 0, router.stats
+    finally:
+        for i in range(2):
+            pg_set.set_lag(i, 0)
+    assert pg_set.wait_caught_up()
+
+
+class _Asked:
+    """A real replica whose position queries are counted."""
+
+    def __init__(self, replica) -> None:
+        self.replica, self.name, self.asked = replica, replica.name, 0
+
+    @property
+    def applied_lsn(self) -> int:
+        self.asked += 1
+        return self.replica.applied_lsn
+
+    def read(self, key):
+        return self.replica.read(key)
+
+
+def test_remembered_positions_save_the_position_query_on_postgres(pg_set):
+    replica = _Asked(pg_set.replicas[0])
+    router = ReadRouter(pg_set.primary, [replica], clock=time.monotonic,
+                        policy=SessionToken(monotonic=False, remember_positions=True))
+    router.write("s", "profile:asked", "v1")
+    assert pg_set.wait_caught_up()
+    values = [router.read_detail("s", "profile:asked")[:2] for _ in range(20)]
+    assert values == [("v1", "replica1")] * 20
+    assert replica.asked == 1, "one query; the other 19 reads trust the remembered position"
+
+
 def test_token_routing_uses_replicas_once_they_catch_up(pg_set):
     router = ReadRouter(pg_set, policy=SessionToken(max_wait=30, poll=0.01), clock=time.monotonic)
     router.write("s", "profile:s", "v1")

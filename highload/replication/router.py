@@ -85,6 +85,8 @@ class ReadRouter:
         # (number of replicas, their round-robin orders in a cycle); next() on a cycle is atomic,
         # so the round robin needs no lock
         self._rotation: tuple[int, Iterator] = (-1, iter(()))
+        # the replica list the context's remembered positions belong to (see Context.positions)
+        self._positions_of: object = None
         self._local = threading.local()
         self._tallies: list[tuple[threading.Thread, _Tally]] = []   # one per live thread
         self._retired = _Tally()                                    # threads that have ended
@@ -155,6 +157,8 @@ class ReadRouter:
         n, orders = self._rotation
         if n != len(replicas):
             n, orders = self._rotation = len(replicas), itertools.cycle(rotations(len(replicas)) or ((),))
+        if replicas is not self._positions_of:     # a failover: positions start over
+            self._forget_positions(replicas)
         token = state.token
         index, applied, waited, fallback = self._policy.choose(
             self._context, replicas, next(orders), token, state.last_write_at)
@@ -188,6 +192,11 @@ class ReadRouter:
         if events.all or events.kinds:
             self._publish_read(session, key, target, token, stale, waited, fallback)
         return value, target, stale
+
+    def _forget_positions(self, replicas) -> None:
+        with self._lock:
+            self._context.positions = {}
+            self._positions_of = replicas
 
     def _raise_token(self, state: SessionState, seen: int) -> None:
         with self._lock:             # two reads of one session in two threads: keep the higher
