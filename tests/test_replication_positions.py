@@ -9,26 +9,12 @@ from dataclasses import dataclass
 import pytest
 
 from highload.replication import ReadRouter, SessionToken, SimulatedReplicaSet
-
-
-class Asked:
-    """Wraps a replica and counts how often its position is asked."""
-
-    def __init__(self, replica) -> None:
-        self.replica, self.asked, self.name = replica, 0, replica.name
-
-    @property
-    def applied_lsn(self) -> int:
-        self.asked += 1
-        return self.replica.applied_lsn
-
-    def read(self, key):
-        return self.replica.read(key)
+from tests.asked_replica import AskedReplica
 
 
 def _workload(policy, seed: int = 7):
     rs = SimulatedReplicaSet(lags=[0.2, 0.6], seed=seed)
-    replicas = [Asked(r) for r in rs.replicas]
+    replicas = [AskedReplica(r) for r in rs.replicas]
     router = ReadRouter(rs.primary, replicas, policy=policy, clock=rs.clock)
     rng = random.Random(seed)
     last: dict[str, int] = {}
@@ -57,7 +43,7 @@ def test_remembering_positions_asks_far_less_and_is_never_stale():
 
 def test_a_token_past_the_remembered_position_asks_again():
     rs = SimulatedReplicaSet(lags=[1.0])
-    replica = Asked(rs.replicas[0])
+    replica = AskedReplica(rs.replicas[0])
     router = ReadRouter(rs.primary, [replica], policy=SessionToken(monotonic=False, remember_positions=True),
                         clock=rs.clock)
     assert router.read("bob", "k") is None and replica.asked == 1

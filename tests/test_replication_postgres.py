@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from highload.processes import wait_until
+from tests.asked_replica import AskedReplica
 
 pytest.importorskip("psycopg", reason="the pg extra (psycopg 3) is not installed")
 from highload.replication import (  # noqa: E402
@@ -117,23 +118,8 @@ def test_remembered_positions_are_never_stale_behind_a_real_delay(pg_set):
     assert pg_set.wait_caught_up()
 
 
-class _Asked:
-    """A real replica whose position queries are counted."""
-
-    def __init__(self, replica) -> None:
-        self.replica, self.name, self.asked = replica, replica.name, 0
-
-    @property
-    def applied_lsn(self) -> int:
-        self.asked += 1
-        return self.replica.applied_lsn
-
-    def read(self, key):
-        return self.replica.read(key)
-
-
 def test_remembered_positions_save_the_position_query_on_postgres(pg_set):
-    replica = _Asked(pg_set.replicas[0])
+    replica = AskedReplica(pg_set.replicas[0])
     router = ReadRouter(pg_set.primary, [replica], clock=time.monotonic,
                         policy=SessionToken(monotonic=False, remember_positions=True))
     router.write("s", "profile:asked", "v1")

@@ -15,6 +15,7 @@ pytest.importorskip("plotly")
 from highload.capacity import required_servers  # noqa: E402
 from highload.widgets import CapacityCalculator  # noqa: E402
 from highload.widgets import capacity as module  # noqa: E402
+from highload.widgets._panel import PLOTLY_MIME  # noqa: E402
 from highload.widgets.capacity import per_day, plan_capacity  # noqa: E402
 
 DAY = 86_400
@@ -205,7 +206,7 @@ def test_no_redraw_resets_the_your_traffic_marker_colour():
     shown = []
     for peak in (5.0, 7.5, 2.0):
         calc.controls["peak_factor"].value = peak
-        shown.append(calc.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"])
+        shown.append(calc.chart.outputs[0]["data"][PLOTLY_MIME]["data"])
     for traces in shown:
         by_name = {trace["name"]: trace for trace in traces}
         assert by_name["your traffic"]["marker"]["color"] == module.PEAK
